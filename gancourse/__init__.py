@@ -1,0 +1,15 @@
+"""gancourse: the reference library of the open GAN course.
+
+The package mirrors the book's table of contents: one module per idea.
+
+- :mod:`gancourse.config`  device choice, seeding and the quick-mode switch
+- :mod:`gancourse.data`    the distributions and digit sets the chapters train on
+- :mod:`gancourse.models`  MLP and DCGAN-style generators and discriminators
+- :mod:`gancourse.losses`  the GAN losses, written from discriminator logits
+- :mod:`gancourse.train`   one readable training loop, with history and checkpoints
+- :mod:`gancourse.plot`    image grids, training curves and 2-D heatmaps
+"""
+
+__version__ = "0.1.0"
+
+from gancourse.config import QUICK, device, scaled, seed_everything  # noqa: F401

@@ -1,0 +1,189 @@
+"""Generators and discriminators: small MLPs for points, DCGAN-style convolutional nets for digits.
+
+Every discriminator returns **logits**, one per example (shape ``(N,)``): the losses in
+:mod:`gancourse.losses` apply the sigmoid themselves, in a numerically safe way. Every generator maps
+noise of shape ``(N, latent_dim)`` to data: points ``(N, D)`` or images ``(N, C, H, W)`` in [-1, 1].
+
+A network given input of the wrong shape raises a ``ValueError`` saying what it expects, rather than
+failing deep inside a matrix product.
+
+Explained in the chapters "The discriminator" and "The generator".
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init"]
+
+
+def _check_noise(z: torch.Tensor, latent_dim: int, who: str) -> None:
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(f"{who} expects noise of shape (N, {latent_dim}), got {got}")
+
+
+def _mlp(sizes: Sequence[int], activation: nn.Module) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(fan_in, fan_out), activation]
+    return layers
+
+
+class MLPGenerator(nn.Module):
+    """A fully connected generator: ``z -> Linear -> ReLU -> ... -> Linear -> x``.
+
+    Args:
+        latent_dim: size of the noise vector z.
+        out_dim: size of a generated sample (2 for points in the plane).
+        hidden: widths of the hidden layers, any number of them.
+        out_activation: optional final activation (e.g. ``nn.Tanh()`` for data in [-1, 1]).
+
+    Explained in the chapter "The generator".
+    """
+
+    def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: Sequence[int] = (128, 128),
+                 out_activation: nn.Module | None = None):
+        super().__init__()
+        self.latent_dim, self.out_dim = latent_dim, out_dim
+        layers = _mlp([latent_dim, *hidden], nn.ReLU())
+        layers.append(nn.Linear(hidden[-1] if hidden else latent_dim, out_dim))
+        if out_activation is not None:
+            layers.append(out_activation)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_noise(z, self.latent_dim, "MLPGenerator")
+        return self.net(z)  # (N, out_dim)
+
+
+class MLPDiscriminator(nn.Module):
+    """A fully connected discriminator: ``x -> Linear -> LeakyReLU(0.2) -> ... -> Linear -> logit``.
+
+    Returns one logit per example, shape ``(N,)``; ``sigmoid(logit)`` is D's probability that x is real.
+
+    Explained in the chapter "The discriminator".
+    """
+
+    def __init__(self, in_dim: int = 2, hidden: Sequence[int] = (128, 128)):
+        super().__init__()
+        self.in_dim = in_dim
+        layers = _mlp([in_dim, *hidden], nn.LeakyReLU(negative_slope=0.2))
+        layers.append(nn.Linear(hidden[-1] if hidden else in_dim, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.in_dim:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"MLPDiscriminator expects samples of shape (N, {self.in_dim}), got {got}")
+        return self.net(x).squeeze(1)  # (N,)
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The DCGAN paper's initialisation (Radford et al., 2016, section 4).
+
+    Convolution weights ~ N(0, 0.02); batch-norm scales ~ N(1, 0.02) and shifts = 0. Apply with
+    ``model.apply(dcgan_init)``.
+
+    Explained in the chapter "The generator".
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, mean=1.0, std=0.02)
+        nn.init.zeros_(module.bias)
+
+
+_SIZES = (8, 28)
+
+
+def _check_size(image_size: int) -> None:
+    if image_size not in _SIZES:
+        raise ValueError(f"image_size must be 8 or 28, got {image_size}")
+
+
+class DCGANGenerator(nn.Module):
+    """A DCGAN-style generator (Radford et al., 2016) for small single-channel images.
+
+    Transposed convolutions upsample the noise; batch norm and ReLU in between; ``tanh`` at the end
+    so pixels lie in [-1, 1]. For 28x28 (MNIST) the path is 1x1 -> 7x7 -> 14x14 -> 28x28; for 8x8
+    (scikit-learn's digits) it is 1x1 -> 4x4 -> 8x8.
+
+    Args:
+        latent_dim: size of the noise vector.
+        image_size: 28 or 8.
+        channels: image channels (1 for digits).
+        width: channels of the last hidden layer; the one before has twice as many.
+
+    Explained in the chapter "The generator".
+    """
+
+    def __init__(self, latent_dim: int = 64, image_size: int = 28, channels: int = 1, width: int = 64):
+        super().__init__()
+        _check_size(image_size)
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+        w = width
+        if image_size == 28:
+            self.net = nn.Sequential(
+                nn.ConvTranspose2d(latent_dim, 2 * w, kernel_size=7, stride=1, padding=0, bias=False),
+                nn.BatchNorm2d(2 * w), nn.ReLU(),  # (2w) x 7 x 7
+                nn.ConvTranspose2d(2 * w, w, kernel_size=4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(w), nn.ReLU(),  # (w) x 14 x 14
+                nn.ConvTranspose2d(w, channels, kernel_size=4, stride=2, padding=1),
+                nn.Tanh(),  # (channels) x 28 x 28
+            )
+        else:
+            self.net = nn.Sequential(
+                nn.ConvTranspose2d(latent_dim, 2 * w, kernel_size=4, stride=1, padding=0, bias=False),
+                nn.BatchNorm2d(2 * w), nn.ReLU(),  # (2w) x 4 x 4
+                nn.ConvTranspose2d(2 * w, channels, kernel_size=4, stride=2, padding=1),
+                nn.Tanh(),  # (channels) x 8 x 8
+            )
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        _check_noise(z, self.latent_dim, "DCGANGenerator")
+        return self.net(z[:, :, None, None])  # (N, latent) -> (N, latent, 1, 1) -> (N, C, H, W)
+
+
+class DCGANDiscriminator(nn.Module):
+    """A DCGAN-style discriminator (Radford et al., 2016): strided convolutions, LeakyReLU(0.2).
+
+    No pooling: stride-2 convolutions downsample, batch norm after all but the first layer, and a
+    last convolution that covers the whole remaining map gives one logit per image, shape ``(N,)``.
+
+    Explained in the chapter "The discriminator".
+    """
+
+    def __init__(self, image_size: int = 28, channels: int = 1, width: int = 64):
+        super().__init__()
+        _check_size(image_size)
+        self.image_size, self.channels = image_size, channels
+        w = width
+        if image_size == 28:
+            self.net = nn.Sequential(
+                nn.Conv2d(channels, w, kernel_size=4, stride=2, padding=1),
+                nn.LeakyReLU(negative_slope=0.2),  # (w) x 14 x 14
+                nn.Conv2d(w, 2 * w, kernel_size=4, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(2 * w), nn.LeakyReLU(negative_slope=0.2),  # (2w) x 7 x 7
+                nn.Conv2d(2 * w, 1, kernel_size=7, stride=1, padding=0),  # 1 x 1 x 1
+            )
+        else:
+            self.net = nn.Sequential(
+                nn.Conv2d(channels, 2 * w, kernel_size=4, stride=2, padding=1),
+                nn.LeakyReLU(negative_slope=0.2),  # (2w) x 4 x 4
+                nn.Conv2d(2 * w, 1, kernel_size=4, stride=1, padding=0),  # 1 x 1 x 1
+            )
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        expected = (self.channels, self.image_size, self.image_size)
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != expected:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"DCGANDiscriminator expects images of shape (N, {', '.join(map(str, expected))}), got {got}")
+        return self.net(x).flatten()  # (N, 1, 1, 1) -> (N,)

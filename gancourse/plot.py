@@ -1,0 +1,193 @@
+"""Figures the chapters share: image grids, training curves, and 2-D samples over D's heatmap.
+
+Colours come from the Okabe-Ito palette, which stays distinguishable with colour-vision deficiencies.
+Every function draws on a matplotlib axis (a new one when ``ax`` is None) and returns it, so figures
+can be composed.
+
+Explained in the chapters "Welcome" (grids and curves) and "GAN training" (the 2-D heatmap).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from gancourse.data import from_unit_range
+
+__all__ = ["OKABE_ITO", "REAL_COLOR", "FAKE_COLOR", "make_grid", "image_grid", "plot_history", "plot_snapshots",
+           "discriminator_heatmap", "scatter_2d"]
+
+#: The Okabe-Ito colour-blind-safe palette.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+REAL_COLOR = "#0072B2"  # blue: real data
+FAKE_COLOR = "#D55E00"  # vermilion: generated data
+
+
+def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile images ``(N, C, H, W)`` in [-1, 1] into one ``(H', W', C)`` array in [0, 1] for display.
+
+    Images fill rows of ``nrow``; ``padding`` pixels of ``pad_value`` separate them.
+
+    Explained in the chapter "Welcome".
+    """
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
+    if nrow < 1:
+        raise ValueError(f"nrow must be >= 1, got {nrow}")
+    images = from_unit_range(images.detach().float().cpu())
+    n, c, h, w = images.shape
+    ncol = min(nrow, n)
+    nrows = math.ceil(n / ncol)
+    canvas = torch.full((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), pad_value)
+    for i in range(n):
+        r, q = divmod(i, ncol)
+        top, left = padding + r * (h + padding), padding + q * (w + padding)
+        canvas[:, top:top + h, left:left + w] = images[i]
+    return canvas.permute(1, 2, 0)  # (H', W', C)
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, ax: plt.Axes | None = None, title: str | None = None,
+               padding: int = 2) -> plt.Axes:
+    """Show images ``(N, C, H, W)`` in [-1, 1] as a grid on ``ax`` (grey scale for one channel).
+
+    Explained in the chapter "Welcome".
+    """
+    grid = make_grid(images, nrow=nrow, padding=padding)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.6 * min(nrow, len(images)) + 0.5, 0.6 * math.ceil(len(images) / nrow) + 0.5))
+    if grid.shape[2] == 1:
+        ax.imshow(grid[..., 0].numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(grid.numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _smooth(values: Sequence[float], window: int) -> torch.Tensor:
+    v = torch.as_tensor(values, dtype=torch.float64)
+    if window <= 1 or len(v) < window:
+        return v
+    kernel = torch.ones(1, 1, window, dtype=torch.float64) / window
+    padded = torch.cat([v[:1].repeat(window - 1), v])  # trailing mean; the start repeats the first value
+    return torch.nn.functional.conv1d(padded[None, None], kernel)[0, 0]
+
+
+def plot_history(history: Mapping[str, Sequence[float]], axes: Sequence[plt.Axes] | None = None,
+                 smooth: int = 1) -> Sequence[plt.Axes]:
+    """Two panels from a trainer's history: both losses, and D's accuracy on real and on fake data.
+
+    The accuracy panel marks 50%, where D can no longer tell real from fake. ``smooth`` is the width
+    of a trailing moving average (1 = raw).
+
+    Explained in the chapter "GAN training".
+    """
+    missing = {"step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"} - set(history)
+    if missing:
+        raise ValueError(f"history lacks {sorted(missing)}; pass GANTrainer.history")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    steps = history["step"]
+    ax = axes[0]
+    ax.plot(steps, _smooth(history["d_loss"], smooth), color=REAL_COLOR, label="discriminator loss")
+    ax.plot(steps, _smooth(history["g_loss"], smooth), color=FAKE_COLOR, label="generator loss")
+    ax.set(xlabel="training step", ylabel="loss", title="Losses")
+    ax.legend()
+    ax = axes[1]
+    acc = [(a + b) / 2 for a, b in zip(history["d_acc_real"], history["d_acc_fake"])]
+    ax.plot(steps, _smooth(history["d_acc_real"], smooth), color=REAL_COLOR, alpha=0.6, label="on real")
+    ax.plot(steps, _smooth(history["d_acc_fake"], smooth), color=FAKE_COLOR, alpha=0.6, label="on fake")
+    ax.plot(steps, _smooth(acc, smooth), color="black", label="overall")
+    ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (50%)")
+    ax.set(xlabel="training step", ylabel="accuracy", title="Discriminator accuracy", ylim=(-0.02, 1.02))
+    ax.legend(loc="lower left", fontsize="small")
+    return axes
+
+
+def plot_snapshots(snapshots: Mapping[int, torch.Tensor], steps: Sequence[int] | None = None, nrow: int = 8,
+                   n: int = 32) -> plt.Figure:
+    """Image grids of the generator's fixed-noise samples at several steps, side by side.
+
+    Explained in the chapter "GAN structure" (the stages of training).
+    """
+    steps = sorted(snapshots) if steps is None else list(steps)
+    if not steps:
+        raise ValueError("no snapshots to plot: train with snapshot_every set")
+    fig, axes = plt.subplots(1, len(steps), figsize=(3.2 * len(steps), 3.0), squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        image_grid(snapshots[step][:n], nrow=nrow, ax=ax, title=f"step {step}")
+    return fig
+
+
+@torch.no_grad()
+def discriminator_heatmap(discriminator: nn.Module, bounds: Sequence[float], resolution: int = 100,
+                          probability: bool = True) -> torch.Tensor:
+    """D's output on a ``resolution x resolution`` grid over ``bounds = (xmin, xmax, ymin, ymax)``.
+
+    Returns a ``(resolution, resolution)`` tensor (rows = y), ``sigmoid(logit)`` when ``probability``.
+
+    Explained in the chapter "The discriminator".
+    """
+    xmin, xmax, ymin, ymax = bounds
+    dev = next(discriminator.parameters()).device
+    xs, ys = torch.linspace(xmin, xmax, resolution, device=dev), torch.linspace(ymin, ymax, resolution, device=dev)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        out = discriminator(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1))
+    finally:
+        discriminator.train(was_training)
+    out = torch.sigmoid(out) if probability else out
+    return out.reshape(resolution, resolution).cpu()
+
+
+def scatter_2d(real: torch.Tensor, fake: torch.Tensor, discriminator: nn.Module | None = None,
+               ax: plt.Axes | None = None, bounds: Sequence[float] | None = None, resolution: int = 100,
+               probability: bool = True, arrows: bool = False, title: str | None = None) -> plt.Axes:
+    """Real (blue) and generated (vermilion) 2-D points, optionally over D's output as a heatmap.
+
+    With ``arrows``, each generated point gets an arrow along ``grad_x D(x)``: the direction in which
+    the generator's update pushes it (for the non-saturating loss, ``-grad log D(x)`` points the same
+    way), as in GAN Lab.
+
+    Explained in the chapter "GAN training".
+    """
+    real, fake = real.detach().float().cpu(), fake.detach().float().cpu()
+    for name, t in (("real", real), ("fake", fake)):
+        if t.dim() != 2 or t.shape[1] != 2:
+            raise ValueError(f"{name} must have shape (N, 2), got {tuple(t.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.5, 4.5))
+    if bounds is None:
+        both = torch.cat([real, fake])
+        lo, hi = both.min(0).values, both.max(0).values
+        margin = 0.15 * (hi - lo).max().clamp(min=0.5)
+        bounds = (float(lo[0] - margin), float(hi[0] + margin), float(lo[1] - margin), float(hi[1] + margin))
+    if discriminator is not None:
+        heat = discriminator_heatmap(discriminator, bounds, resolution, probability)
+        im = ax.imshow(heat.numpy(), origin="lower", extent=tuple(bounds), cmap="cividis", aspect="auto",
+                       vmin=0 if probability else None, vmax=1 if probability else None, alpha=0.85)
+        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="D(x)" if probability else "critic score")
+    ax.scatter(real[:, 0], real[:, 1], s=6, color=REAL_COLOR, label="real", alpha=0.7)
+    ax.scatter(fake[:, 0], fake[:, 1], s=6, color=FAKE_COLOR, label="generated", alpha=0.7, marker="x")
+    if arrows and discriminator is not None:
+        dev = next(discriminator.parameters()).device
+        x = fake.to(dev).clone().requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(discriminator(x).sum(), x)
+        grad = grad.cpu()
+        grad = grad / grad.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        ax.quiver(fake[:, 0], fake[:, 1], grad[:, 0], grad[:, 1], color=FAKE_COLOR, angles="xy", width=0.003,
+                  scale=25, alpha=0.8)
+    ax.set(xlim=bounds[:2], ylim=bounds[2:], xlabel="$x_1$", ylabel="$x_2$")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper right", fontsize="small")
+    return ax
