@@ -1,0 +1,133 @@
+# gancourse: build the book, test everything, write chapters.
+#
+#   make book    build the full-size book into _build/html (executes every notebook)
+#   make test    everything CI checks, in quick mode (GANCOURSE_QUICK=1)
+#   make lab     JupyterLab on book/, from the project's virtual environment
+#   make clean   remove _build/
+#
+# Every target installs what it needs into $(VENV) first, pinned by constraints.txt; the install
+# is redone only when pyproject.toml or constraints.txt change.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+# The virtual environment (override with `make VENV=path ...`) and the Python that creates it.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+
+# Run every tool from the venv, and let kernels started by nbclient/nbval find the venv's python.
+export PATH := $(BIN):$(PATH)
+unexport PYTHONPATH
+
+# Where the books go: the full book, and the quick book that `make test` builds and checks.
+BOOK_HTML := _build/html
+QUICK_OUT := _build/quick
+QUICK_HTML := $(QUICK_OUT)/_build/html
+
+# nbval: generous per-cell timeout (a full-size training cell takes minutes; quick ones seconds).
+NBVAL_CELL_TIMEOUT ?= 900
+
+.PHONY: help venv book test test-unit test-notebooks test-build test-browser lab clean
+
+help:
+	@echo "make book    build the full book (every notebook executed at full size) into $(BOOK_HTML)"
+	@echo "make test    quick mode: unit tests, nbval on every notebook, book build with -W, browser tests"
+	@echo "make lab     JupyterLab on book/ from the project's virtual environment"
+	@echo "make venv    only create/update the virtual environment $(VENV)"
+	@echo "make clean   remove _build/"
+
+# ---------------------------------------------------------------------------------------------
+# Virtual environment
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp records a finished install: nothing is reinstalled until pyproject.toml or
+# constraints.txt change. The kernelspec is rewritten to point at this venv's python, so that
+# jupyter-book (nbclient) runs notebooks with the same interpreter as everything else.
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install -c constraints.txt -e ".[book,test,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3
+	touch $@
+
+venv: $(STAMP)
+
+# ---------------------------------------------------------------------------------------------
+# The book
+
+# Full size: GANCOURSE_QUICK is cleared whatever the caller's environment says. --all rebuilds
+# every page, so every notebook runs against the current library (execution is forced in
+# _config.yml).
+book: $(STAMP)
+	@unset GANCOURSE_QUICK; \
+	TIMEFORMAT='==> book built in %0R s'; \
+	time jupyter-book build --all .
+	@echo "Open the book: file://$(abspath $(BOOK_HTML))/index.html"
+
+# ---------------------------------------------------------------------------------------------
+# Tests (quick mode). `make test` runs the four stages in order and stops at the first failure.
+
+test test-unit test-notebooks test-build test-browser: export GANCOURSE_QUICK := 1
+
+test: $(STAMP)
+	@start=$$(date +%s); rc=0; \
+	{ $(MAKE) --no-print-directory test-unit && \
+	  $(MAKE) --no-print-directory test-notebooks && \
+	  $(MAKE) --no-print-directory test-build && \
+	  $(MAKE) --no-print-directory test-browser; } || rc=$$?; \
+	if [ $$rc -eq 0 ]; then verdict="all stages passed"; else verdict="FAILED"; fi; \
+	echo "==> make test: $$verdict in $$(( $$(date +%s) - start )) s"; \
+	exit $$rc
+
+# (a) unit tests of the library and of the project files.
+test-unit: $(STAMP)
+	@echo "==> [1/4] unit tests"
+	@TIMEFORMAT='==> [1/4] unit tests: %0R s'; \
+	time pytest -m "not browser" tests
+
+# (b) every notebook under book/ runs without error in the venv's kernel.
+test-notebooks: $(STAMP)
+	@echo "==> [2/4] notebooks under nbval"
+	@TIMEFORMAT='==> [2/4] notebooks: %0R s'; \
+	time pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) book
+
+# (c) the quick book, warnings as errors; a failing notebook fails the build (raise_on_error).
+# It goes to its own folder so that it never overwrites the full book in $(BOOK_HTML).
+test-build: $(STAMP)
+	@echo "==> [3/4] quick book build (-W --keep-going) into $(QUICK_HTML)"
+	@rm -rf $(QUICK_OUT)
+	@TIMEFORMAT='==> [3/4] quick book: %0R s'; \
+	time jupyter-book build --all . --path-output $(QUICK_OUT) -W --keep-going
+
+# (d) real-browser tests (marker `browser`) against the quick book. pytest's exit code 5
+# ("no tests collected") only means that no test carries the marker yet: not a failure.
+test-browser: $(STAMP)
+	@echo "==> [4/4] browser tests against $(QUICK_HTML)"
+	@if [ ! -f $(QUICK_HTML)/index.html ]; then \
+	  echo "no quick book in $(QUICK_HTML): run 'make test-build' first" >&2; exit 1; fi
+	@TIMEFORMAT='==> [4/4] browser tests: %0R s'; \
+	set +e; \
+	time GANCOURSE_BOOK_HTML="$(abspath $(QUICK_HTML))" pytest -p no:cacheprovider -m browser tests; \
+	rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "==> [4/4] no test is marked 'browser': nothing to run"; rc=0; fi; \
+	exit $$rc
+
+# ---------------------------------------------------------------------------------------------
+# Writing chapters
+
+# Extra options for JupyterLab, e.g. `make lab LAB_ARGS=--no-browser`; as root it needs --allow-root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: $(STAMP)
+	jupyter lab $(LAB_ARGS) book
+
+clean:
+	rm -rf _build
+
+# `make sync-colab` and `make bench` are defined further down by their owners.
