@@ -113,7 +113,7 @@ test-browser: $(STAMP)
 	  echo "no quick book in $(QUICK_HTML): run 'make test-build' first" >&2; exit 1; fi
 	@TIMEFORMAT='==> [4/4] browser tests: %0R s'; \
 	set +e; \
-	time GANCOURSE_BOOK_HTML="$(abspath $(QUICK_HTML))" pytest -p no:cacheprovider -m browser tests; \
+	time GANCOURSE_BOOK_HTML="$(abspath $(QUICK_HTML))" GANCOURSE_SCREENSHOTS="$(abspath _build/screenshots)" pytest -p no:cacheprovider -m browser tests; \
 	rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "==> [4/4] no test is marked 'browser': nothing to run"; rc=0; fi; \
 	exit $$rc
@@ -130,4 +130,8 @@ lab: $(STAMP)
 clean:
 	rm -rf _build
 
-# `make sync-colab` and `make bench` are defined further down by their owners.
+# Write the repository URL and branch from _config.yml into every notebook's Colab install cell
+# and "Open in Colab" link (tests/test_colab.py fails when a notebook drifts from it).
+.PHONY: sync-colab
+sync-colab: $(STAMP)
+	python scripts/sync_colab.py
