@@ -70,3 +70,20 @@ def scaled(full: int, quick: int | None = None, *, fraction: float = 0.1, minimu
     if quick is not None:
         return quick
     return max(minimum, round(full * fraction))
+
+
+def gpu_hint() -> str | None:
+    """In Google Colab without a GPU, print (and return) a hint to switch the runtime to a GPU.
+
+    Chapters that train for long call it once after choosing the device; anywhere else, or when a
+    GPU is present, it prints nothing and returns None.
+
+    Explained in the chapter "Welcome" (running the book in Colab).
+    """
+    import sys
+
+    if "google.colab" not in sys.modules or device().type != "cpu":
+        return None
+    hint = "Tip: this chapter trains for a while; in Colab, Runtime > Change runtime type > GPU makes it much faster."
+    print(hint)
+    return hint

@@ -53,3 +53,16 @@ def test_scaled(monkeypatch):
     assert config.scaled(3, minimum=2) == 2
     with pytest.raises(ValueError, match="full"):
         config.scaled(-1)
+
+
+def test_gpu_hint_only_in_colab_without_gpu(monkeypatch, capsys):
+    import sys
+    import types
+
+    monkeypatch.setattr(config, "device", lambda: torch.device("cpu"))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert config.gpu_hint() is None and capsys.readouterr().out == ""
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "GPU" in config.gpu_hint() and "Change runtime type" in capsys.readouterr().out
+    monkeypatch.setattr(config, "device", lambda: torch.device("cuda"))
+    assert config.gpu_hint() is None
