@@ -10,7 +10,7 @@ Explained in the chapters "Welcome" (grids and curves) and "GAN training" (the 2
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -174,7 +174,7 @@ def scatter_2d(real: torch.Tensor, fake: torch.Tensor, discriminator: nn.Module 
         heat = discriminator_heatmap(discriminator, bounds, resolution, probability)
         im = ax.imshow(heat.numpy(), origin="lower", extent=tuple(bounds), cmap="cividis", aspect="auto",
                        vmin=0 if probability else None, vmax=1 if probability else None, alpha=0.85)
-        plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="D(x)" if probability else "critic score")
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="D(x)" if probability else "critic score")
     ax.scatter(real[:, 0], real[:, 1], s=6, color=REAL_COLOR, label="real", alpha=0.7)
     ax.scatter(fake[:, 0], fake[:, 1], s=6, color=FAKE_COLOR, label="generated", alpha=0.7, marker="x")
     if arrows and discriminator is not None:
@@ -184,10 +184,127 @@ def scatter_2d(real: torch.Tensor, fake: torch.Tensor, discriminator: nn.Module 
             (grad,) = torch.autograd.grad(discriminator(x).sum(), x)
         grad = grad.cpu()
         grad = grad / grad.norm(dim=1, keepdim=True).clamp(min=1e-12)
-        ax.quiver(fake[:, 0], fake[:, 1], grad[:, 0], grad[:, 1], color=FAKE_COLOR, angles="xy", width=0.003,
+        ax.quiver(fake[:, 0], fake[:, 1], grad[:, 0], grad[:, 1], color="#000000", angles="xy", width=0.003,
                   scale=25, alpha=0.8)
     ax.set(xlim=bounds[:2], ylim=bounds[2:], xlabel="$x_1$", ylabel="$x_2$")
     if title:
         ax.set_title(title)
     ax.legend(loc="upper right", fontsize="small")
     return ax
+
+
+# -- Loss functions: loss-gradient curves and 1-D densities ------------------------------------------------------
+
+__all__ += ["generator_loss_gradients", "plot_loss_gradients", "plot_1d_densities"]
+
+
+def generator_loss_gradients(g_losses: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+                             outputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The derivative of each generator loss with respect to D's raw output, at every value in ``outputs``.
+
+    For a loss ``L_G = E[l(o)]`` over D's outputs o on the fakes (a logit, or a critic score), this
+    returns ``dl/do`` at each ``o`` in ``outputs`` (shape ``(N,)``), computed with autograd. This is the
+    number that backpropagation hands from the loss into D's last layer and, through D, on to G. For
+    the classifier losses with ``p = D(G(z)) = sigmoid(o)``: ``-p`` for the saturating minimax loss
+    ``log(1 - p)`` and ``-(1 - p)`` for the non-saturating loss ``-log p`` (Goodfellow et al., 2014,
+    section 3); ``-1`` for the Wasserstein and hinge losses; ``o - 1`` for least squares.
+
+    Args:
+        g_losses: name -> generator loss, a function of a batch of outputs (e.g. ``gancourse.losses.g_minimax_loss``).
+        outputs: ``(N,)`` tensor of D's raw outputs at which to take the derivative.
+
+    Explained in the chapter "Loss functions".
+    """
+    if not isinstance(outputs, torch.Tensor) or outputs.dim() != 1 or outputs.numel() == 0:
+        got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+        raise ValueError(f"outputs must be a non-empty 1-D tensor of D's raw outputs, got {got}")
+    result = {}
+    for name, loss_fn in g_losses.items():
+        o = outputs.detach().float().clone().requires_grad_(True)
+        # The losses average over the batch; times N, each element's derivative is that of its own term.
+        (grad,) = torch.autograd.grad(loss_fn(o) * o.numel(), o)
+        result[name] = grad.detach()
+    return result
+
+
+def plot_loss_gradients(x: torch.Tensor, gradients: Mapping[str, torch.Tensor], ax: plt.Axes | None = None,
+                        xlabel: str = "$D(G(z))$", ylabel: str = "size of the gradient $|\\partial L_G / \\partial o|$",
+                        title: str | None = None, log: bool = False) -> plt.Axes:
+    """Curves of the gradient size ``|dL_G/do|`` that each generator loss gives, against ``x``.
+
+    ``x`` is what varies along the horizontal axis (for example ``D(G(z))`` from 0 to 1, or D's raw
+    output); ``gradients`` maps each loss's name to its derivatives at those points (see
+    :func:`generator_loss_gradients`). Each curve gets its own Okabe-Ito colour and line style, so the
+    curves stay apart in grey scale too. ``log`` puts the vertical axis on a log scale.
+
+    Explained in the chapter "Loss functions".
+    """
+    x = torch.as_tensor(x).detach().float().cpu().reshape(-1)
+    if not gradients:
+        raise ValueError("gradients is empty: pass at least one name -> tensor of derivatives")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    styles = ("-", "--", "-.", ":")
+    colors = (REAL_COLOR, FAKE_COLOR, OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[0], OKABE_ITO[7])
+    for i, (name, grad) in enumerate(gradients.items()):
+        grad = torch.as_tensor(grad).detach().float().cpu().reshape(-1)
+        if grad.shape != x.shape:
+            raise ValueError(f"gradients[{name!r}] has {grad.numel()} values but x has {x.numel()}")
+        ax.plot(x, grad.abs(), color=colors[i % len(colors)], linestyle=styles[i % len(styles)], linewidth=2,
+                label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_1d_densities(x: torch.Tensor, real_density: torch.Tensor, fake_density: torch.Tensor | None = None,
+                      curves: Mapping[str, torch.Tensor] | None = None, ax: plt.Axes | None = None,
+                      curve_label: str = "discriminator output", title: str | None = None,
+                      xlabel: str = "$x$") -> tuple[plt.Axes, plt.Axes | None]:
+    """Real (blue) and generated (vermilion) 1-D densities as filled areas, with optional curves over them.
+
+    ``x`` is a ``(N,)`` grid; ``real_density`` and ``fake_density`` are the densities on it (e.g.
+    ``GaussianMixture.pdf``). ``curves`` maps a name to values on the same grid (D's output, a critic's
+    score, ...); they are drawn on a second vertical axis on the right, labelled ``curve_label``,
+    because a critic's scores are not on the densities' scale.
+
+    Returns ``(density_axis, curve_axis)``; the curve axis is None when there are no curves.
+
+    Explained in the chapter "Loss functions" (the optimal discriminator and the critic).
+    """
+    x = torch.as_tensor(x).detach().float().cpu().reshape(-1)
+
+    def check(values, name):
+        values = torch.as_tensor(values).detach().float().cpu().reshape(-1)
+        if values.shape != x.shape:
+            raise ValueError(f"{name} must have one value per point of x ({x.numel()}), got {values.numel()}")
+        return values
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    ax.fill_between(x, check(real_density, "real_density"), color=REAL_COLOR, alpha=0.35, label="real data density")
+    if fake_density is not None:
+        ax.fill_between(x, check(fake_density, "fake_density"), color=FAKE_COLOR, alpha=0.35,
+                        label="generated data density")
+    ax.set(xlabel=xlabel, ylabel="density", xlim=(float(x[0]), float(x[-1])))
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title)
+    curve_ax = None
+    handles, labels = ax.get_legend_handles_labels()
+    if curves:
+        curve_ax = ax.twinx()
+        styles = ("-", "--", "-.", ":")
+        colors = ("#000000", OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[0])
+        for i, (name, values) in enumerate(curves.items()):
+            curve_ax.plot(x, check(values, f"curves[{name!r}]"), color=colors[i % len(colors)],
+                          linestyle=styles[i % len(styles)], linewidth=2, label=name)
+        curve_ax.set_ylabel(curve_label)
+        more_handles, more_labels = curve_ax.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    (curve_ax or ax).legend(handles, labels, fontsize="small", loc="upper left")
+    return ax, curve_ax

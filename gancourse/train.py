@@ -20,14 +20,31 @@ They are written atomically (to a temporary file, then renamed), loaded with
 ``torch.load(..., weights_only=True)``, and a run resumed from one gives exactly the parameters of an
 uninterrupted run on the CPU.
 
-Explained in the chapters "GAN training" (the loop) and "Welcome" (a first run).
+**Speed paths** (all off by default; each gives the plain path's results within rounding, see the
+tests): ``precision="bf16"`` runs the forward passes under bfloat16 autocast where the processor or
+GPU computes in bf16 natively (elsewhere it warns and stays in fp32); ``channels_last=True`` stores
+convolution weights and images channels-last, the layout fast convolution kernels prefer; and
+``fused_optimizer=True`` updates all of a network's parameters with one fused kernel instead of a
+Python loop over them.
+
+**Several processes** (``torchrun``): when a ``torch.distributed`` process group is running, each
+network is wrapped in ``DistributedDataParallel`` for the update that trains it, every process draws
+its own batches (its random-number generator is seeded with the seed and its rank), gradients are
+averaged across processes, and the history holds the average over processes. See
+:mod:`gancourse.distributed`.
+
+Explained in the chapters "GAN training" (the loop), "Welcome" (a first run) and "Scaling up" (the
+speed paths and several processes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
@@ -36,13 +53,17 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gancourse import distributed as dist_utils
 from gancourse.config import device as default_device
 from gancourse.losses import clip_weights, get_loss, gradient_penalty
 
-__all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "sample_noise"]
+__all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "PRECISIONS", "sample_noise", "bf16_supported"]
 
 #: The statistics recorded at every step, in the order of each history row.
 HISTORY_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
+
+#: The values of :attr:`TrainConfig.precision`.
+PRECISIONS = ("fp32", "bf16")
 
 
 @dataclass
@@ -51,7 +72,7 @@ class TrainConfig:
 
     Attributes:
         latent_dim: size of the noise vector z.
-        batch_size: real and fake examples per update (each).
+        batch_size: real and fake examples per update (each), per process when several train together.
         loss: a name from :data:`gancourse.losses.LOSSES`.
         d_steps: k, discriminator updates per generator update.
         lr_g, lr_d: learning rates.
@@ -63,8 +84,14 @@ class TrainConfig:
         seed: seeds the trainer's own random-number generator (noise and batches).
         log_every: copy the statistics to the host every this many steps.
         n_fixed: size of the fixed noise batch used for snapshots.
+        precision: ``"fp32"``, or ``"bf16"`` for forward passes under bfloat16 autocast (losses,
+            gradients' accumulation and weights stay fp32); falls back to fp32 with a warning where
+            the device has no native bf16 arithmetic (see :func:`bf16_supported`).
+        channels_last: store convolution weights and images channels-last (NHWC in memory).
+        fused_optimizer: update all parameters of a network with one fused kernel (Adam, SGD) or
+            one multi-tensor call (RMSprop) instead of a Python loop over the parameters.
 
-    Explained in the chapter "GAN training".
+    Explained in the chapters "GAN training" and "Scaling up" (the last three options).
     """
 
     latent_dim: int = 64
@@ -81,6 +108,9 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 50
     n_fixed: int = 64
+    precision: str = "fp32"
+    channels_last: bool = False
+    fused_optimizer: bool = False
 
     def __post_init__(self) -> None:
         get_loss(self.loss)  # raises a clear error for an unknown name
@@ -94,6 +124,11 @@ class TrainConfig:
             raise ValueError(f"TrainConfig.optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}")
         if self.lr_g <= 0 or self.lr_d <= 0:
             raise ValueError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"TrainConfig.precision must be 'fp32' or 'bf16', got {self.precision!r}")
+        for name in ("channels_last", "fused_optimizer"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
         self.betas = tuple(self.betas)
 
 
@@ -111,12 +146,63 @@ def sample_noise(n: int, latent_dim: int, kind: str = "normal", generator: torch
     raise ValueError(f"noise kind must be 'normal' or 'uniform', got {kind!r}")
 
 
+@functools.lru_cache(maxsize=None)
+def _cpu_flags() -> frozenset[str]:
+    """The processor's feature flags as Linux lists them (empty where /proc/cpuinfo is missing)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):  # x86 and ARM spell it differently
+            flags.update(value.split())
+    return frozenset(flags)
+
+
+def bf16_supported(device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively, so that ``precision="bf16"`` pays off.
+
+    - CUDA: GPUs from the Ampere generation on (``torch.cuda.is_bf16_supported`` without emulation).
+    - CPU: processors with bf16 instructions: Intel AVX512-BF16 or AMX (Cooper Lake, Sapphire Rapids
+      and later), AMD Zen 4 and later, ARM cores with the BF16 extension (read from ``/proc/cpuinfo``,
+      so only on Linux; elsewhere the answer is False).
+    - Anything else (Apple MPS, ...): False.
+
+    Explained in the chapter "Scaling up".
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            return False
+        try:
+            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+        except TypeError:  # torch < 2.3 has no including_emulation
+            return bool(torch.cuda.is_bf16_supported())
+    if device.type == "cpu":
+        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16", "bf16"})
+    return False
+
+
 def _make_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=cfg.betas)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr)
+    params = list(params)
+
+    def build(**fast) -> torch.optim.Optimizer:
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=cfg.betas, **fast)
+        if cfg.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, **fast)
+        return torch.optim.SGD(params, lr=lr, **fast)
+
+    if not cfg.fused_optimizer:
+        return build()
+    try:  # RMSprop has no fused kernel; its multi-tensor ("foreach") version is the next best thing
+        return build(foreach=True) if cfg.optimizer == "rmsprop" else build(fused=True)
+    except (RuntimeError, ValueError) as err:  # an old torch, or a device without the fused kernel
+        warnings.warn(f"fused_optimizer=True is not available here ({err}); using the plain optimizer", RuntimeWarning,
+                      stacklevel=3)
+        return build()
 
 
 class GANTrainer:
@@ -129,26 +215,61 @@ class GANTrainer:
             :class:`gancourse.data.TensorSampler` or a :class:`gancourse.data.GaussianMixture`).
         config: a :class:`TrainConfig`.
         device: where to train; default :func:`gancourse.config.device`.
+        distributed: train with ``DistributedDataParallel`` across the processes of the running
+            ``torch.distributed`` process group; None (default) does so whenever such a group with
+            more than one process is running (as under ``torchrun``).
+
+    Subclasses change an update by overriding :meth:`discriminator_step` or :meth:`generator_step`.
+    To run under ``torchrun`` as well, an override calls :attr:`d_net` (in the D update) and
+    :attr:`g_net` (in the G update) for the network it trains, and the subclass declares
+    ``distributed_ready = True``; otherwise the trainer refuses to start with several processes
+    rather than let them drift apart silently.
 
     Explained in the chapter "GAN training".
     """
 
+    #: Whether the two updates train through :attr:`d_net` / :attr:`g_net` (see the class docstring).
+    distributed_ready: bool = True
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable, config: TrainConfig | None = None,
-                 device=None):
+                 device=None, *, distributed: bool | None = None):
         self.config = cfg = config if config is not None else TrainConfig()
         self.device = torch.device(device) if device is not None else default_device()
+        if distributed is None:
+            distributed = dist_utils.is_distributed()
+        elif distributed and not dist_utils.is_distributed():
+            raise ValueError("distributed=True needs a running torch.distributed process group with more than one "
+                             "process (start the script with torchrun; see gancourse.distributed.init_distributed)")
+        self.distributed = bool(distributed)
+        if self.device.type == "cuda" and self.device.index is None and self.distributed:
+            self.device = torch.device("cuda", torch.cuda.current_device())
         self.generator = generator.to(self.device)
         self.discriminator = discriminator.to(self.device)
+        if cfg.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
+        self.precision = cfg.precision
+        if cfg.precision == "bf16" and not bf16_supported(self.device):
+            warnings.warn(f"precision='bf16' was asked for, but this {self.device.type} has no native bfloat16 "
+                          "arithmetic: training in fp32 instead", RuntimeWarning, stacklevel=2)
+            self.precision = "fp32"
         self.real = real
         self.loss = get_loss(cfg.loss)
         self.opt_g = _make_optimizer(self.generator.parameters(), cfg, cfg.lr_g)
         self.opt_d = _make_optimizer(self.discriminator.parameters(), cfg, cfg.lr_d)
-        self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        self.rank = dist_utils.rank() if self.distributed else 0
+        seed = dist_utils.rank_seed(cfg.seed, self.rank)  # each process draws its own batches
+        self.rng = torch.Generator(device=self.device).manual_seed(seed)
         self.fixed_noise = self.noise(cfg.n_fixed)
         self.step = 0
         self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in HISTORY_KEYS}}
         self.snapshots: dict[int, torch.Tensor] = {}
         self._pending: list[torch.Tensor] = []  # per-step statistics not yet copied to the host
+        self._ddp: dict[str, nn.Module] = {}  # DistributedDataParallel wrappers, made on first use
+        if self.distributed:
+            self._check_distributed_ready()
+            self._wrapped("discriminator")  # DDP copies rank 0's weights to every process now
+            self._wrapped("generator")
 
     # -- the two updates --------------------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -157,11 +278,13 @@ class GANTrainer:
 
     def discriminator_step(self) -> torch.Tensor:
         """One D update on a real batch and a fake batch; G is not updated (its output is detached)."""
-        cfg, d = self.config, self.discriminator
-        real = self.real(cfg.batch_size, self.rng)
-        with torch.no_grad():
-            fake = self.generator(self.noise(cfg.batch_size))
-        real_out, fake_out = d(real), d(fake)
+        cfg, d = self.config, self.d_net
+        real = self._memory_format(self.real(cfg.batch_size, self.rng))
+        with torch.no_grad(), self.autocast():
+            fake = self.generator(self.noise(cfg.batch_size)).float()
+        with self.autocast():
+            real_out, fake_out = d(real), d(fake)
+        real_out, fake_out = real_out.float(), fake_out.float()  # losses in fp32 whatever the precision
         loss = self.loss.d(real_out, fake_out)
         if cfg.gp_weight > 0:
             loss = loss + cfg.gp_weight * gradient_penalty(d, real, fake, self.rng)
@@ -169,19 +292,16 @@ class GANTrainer:
         loss.backward()
         self.opt_d.step()
         if cfg.clip_value is not None:
-            clip_weights(d, cfg.clip_value)
-        real_out, fake_out = real_out.detach(), fake_out.detach()
-        t = self.loss.threshold
-        mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
-        return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
-                            mean_of(real_out).mean(), mean_of(fake_out).mean()])
+            clip_weights(self.discriminator, cfg.clip_value)
+        return self._d_statistics(loss, real_out.detach(), fake_out.detach())
 
     def generator_step(self) -> torch.Tensor:
         """One G update: the gradient flows back through D into G, but D's weights are frozen."""
         self.discriminator.requires_grad_(False)
         try:
-            fake_out = self.discriminator(self.generator(self.noise(self.config.batch_size)))
-            loss = self.loss.g(fake_out)
+            with self.autocast():
+                fake_out = self.discriminator(self.g_net(self.noise(self.config.batch_size)))
+            loss = self.loss.g(fake_out.float())
             self.opt_g.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_g.step()
@@ -199,6 +319,65 @@ class GANTrainer:
         if len(self._pending) >= self.config.log_every:
             self.flush()
 
+    def _d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        """The five numbers a D update reports: loss, accuracy on real and on fake, mean D(x) and D(G(z))."""
+        t = self.loss.threshold
+        mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
+        return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
+                            mean_of(real_out).mean(), mean_of(fake_out).mean()])
+
+    # -- speed paths and several processes ---------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The context for forward passes: bfloat16 autocast when this trainer runs in bf16, else nothing.
+
+        Under autocast, matrix products and convolutions run in bf16 while the weights, their
+        gradients and the optimiser's state stay fp32; the trainer computes the losses in fp32.
+        """
+        if self.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
+        if self.config.channels_last and x.dim() == 4:
+            return x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    @property
+    def d_net(self) -> nn.Module:
+        """The discriminator to call when its loss will update it: D itself, or D wrapped in
+        ``DistributedDataParallel`` (which averages its gradients over the processes) under torchrun."""
+        return self._wrapped("discriminator")
+
+    @property
+    def g_net(self) -> nn.Module:
+        """The generator to call when its loss will update it (see :attr:`d_net`)."""
+        return self._wrapped("generator")
+
+    def _wrapped(self, name: str) -> nn.Module:
+        module = getattr(self, name)
+        if not self.distributed:
+            return module
+        wrapper = self._ddp.get(name)
+        if wrapper is None or wrapper.module is not module:  # first use, or the network was replaced
+            wrapper = self._ddp[name] = dist_utils.wrap_ddp(module, self.device)
+        return wrapper
+
+    def _check_distributed_ready(self) -> None:
+        for klass in type(self).__mro__:
+            if klass is GANTrainer:
+                return
+            if "distributed_ready" in vars(klass):
+                if klass.distributed_ready:
+                    return
+                break
+            overridden = [m for m in ("discriminator_step", "generator_step", "train_step") if m in vars(klass)]
+            if overridden:
+                break
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot train on several processes yet: its updates do not go through "
+            "GANTrainer.d_net / g_net (DistributedDataParallel), so the processes would drift apart. "
+            "Train it in one process, or use d_net/g_net in its updates and set distributed_ready = True.")
+
     # -- the loop ---------------------------------------------------------------------------
     def train(self, steps: int, *, snapshot_every: int | None = None, callback: Callable | None = None,
               callback_every: int = 1, progress: bool = True) -> dict[str, list[float]]:
@@ -209,13 +388,13 @@ class GANTrainer:
             snapshot_every: store ``G(fixed_noise)`` in :attr:`snapshots` every this many steps (and
                 before the first step of a fresh run).
             callback: called as ``callback(trainer)`` every ``callback_every`` steps (for animations).
-            progress: show a tqdm progress bar.
+            progress: show a tqdm progress bar (only in the first process under torchrun).
         """
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative int, got {steps!r}")
         if snapshot_every is not None and self.step == 0 and 0 not in self.snapshots:
             self.snapshots[0] = self.sample(noise=self.fixed_noise).cpu()
-        bar = tqdm(total=steps, disable=not progress, desc="training", leave=False)
+        bar = tqdm(total=steps, disable=not progress or self.rank != 0, desc="training", leave=False)
         for _ in range(steps):
             self.train_step()
             if snapshot_every and self.step % snapshot_every == 0:
@@ -230,10 +409,17 @@ class GANTrainer:
         return self.history
 
     def flush(self) -> None:
-        """Copy pending statistics to :attr:`history` (one host synchronisation); stop on a bad loss."""
+        """Copy pending statistics to :attr:`history` (one host synchronisation); stop on a bad loss.
+
+        Under torchrun the rows are first averaged over the processes (one collective per chunk), so
+        every process keeps the same history and all of them stop together on a bad loss.
+        """
         if not self._pending:
             return
-        rows = torch.stack(self._pending).cpu()  # (n, len(HISTORY_KEYS))
+        rows = torch.stack(self._pending)  # (n, len(HISTORY_KEYS))
+        if self.distributed:
+            rows = dist_utils.mean_over_processes(rows)
+        rows = rows.cpu()
         first = self.step - len(rows) + 1
         self._pending = []
         bad = ~torch.isfinite(rows[:, :2]).all(dim=1)
@@ -259,9 +445,13 @@ class GANTrainer:
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """The whole training state as tensors, numbers, strings, lists and dicts."""
+        """The whole training state as tensors, numbers, strings, lists and dicts.
+
+        Under torchrun this is a collective call (every process must make it): it also gathers each
+        process's random-number generator state, so that a resumed run continues every stream.
+        """
         self.flush()
-        return {
+        state = {
             "config": dataclasses.asdict(self.config),
             "step": self.step,
             "generator": self.generator.state_dict(),
@@ -273,18 +463,25 @@ class GANTrainer:
             "history": self.history,
             "snapshots": self.snapshots,
         }
+        if self.distributed:
+            state["rng_per_rank"] = dist_utils.gather_objects(self.rng.get_state())
+        return state
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically: a temporary file in the same folder, then a rename.
 
         A crash while saving leaves the previous checkpoint untouched, never a half-written one.
+        Under torchrun every process calls ``save`` and only the first one (rank 0) writes.
         """
         path = Path(path)
+        state = self.state_dict()
+        if self.rank != 0:
+            return path
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                torch.save(self.state_dict(), f)
+                torch.save(state, f)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -301,15 +498,31 @@ class GANTrainer:
             _check_shapes(getattr(self, name), state[name], name, path)
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        self.rng.set_state(state["rng"].cpu())
-        self.fixed_noise = state["fixed_noise"].to(self.device)
+        for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            own = [{k: g.get(k) for k in ("fused", "foreach")} for g in opt.param_groups]
+            opt.load_state_dict(state[key])
+            for group, flags in zip(opt.param_groups, own):  # keep this trainer's fused_optimizer choice
+                group.update(flags)
         self.step = int(state["step"])
+        self.rng.set_state(self._rng_state_from(state, path).cpu())
+        self.fixed_noise = state["fixed_noise"].to(self.device)
         self.history = {k: list(v) for k, v in state["history"].items()}
         self.snapshots = {int(k): v for k, v in state["snapshots"].items()}
         self._pending = []
         return self
+
+    def _rng_state_from(self, state: dict, path) -> torch.Tensor:
+        """This process's generator state: its own when the checkpoint holds one per process."""
+        per_rank = state.get("rng_per_rank")
+        world = dist_utils.world_size() if self.distributed else 1
+        if per_rank is not None and len(per_rank) == world:
+            return per_rank[self.rank]
+        if self.rank == 0:
+            return state["rng"]
+        warnings.warn(f"checkpoint {os.fspath(path)!r} holds no random-number state for process {self.rank} of "
+                      f"{world}: that process restarts its stream from its seed and the step", RuntimeWarning)
+        seed = dist_utils.rank_seed(self.config.seed, self.rank) + self.step
+        return torch.Generator(device=self.device).manual_seed(seed).get_state()
 
 
 def _check_shapes(model: nn.Module, saved: dict, name: str, path) -> None:

@@ -1,0 +1,80 @@
+"""Book execution time: run every notebook under book/ with nbclient, in quick and in full mode, and time it.
+
+Quick mode (``GANCOURSE_QUICK=1``) is what the tests run twice per notebook (nbval and the book build);
+full mode is what the published book runs. Each notebook runs in a fresh kernel from the book folder,
+as Jupyter Book runs it; a notebook that fails is reported with its error and the others go on.
+The full book takes a long time (each chapter may take minutes): this script is not part of the tests.
+
+    python benchmarks/book_times.py [--mode quick|full|both] [--only 05_training,12_scaling_up]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+
+from common import ROOT, machine, machine_markdown, table, write_results
+
+BOOK = ROOT / "book"
+
+
+def run_notebook(path, quick: bool, timeout: int) -> dict:
+    nb = nbformat.read(path, as_version=4)
+    saved = os.environ.get("GANCOURSE_QUICK")
+    if quick:
+        os.environ["GANCOURSE_QUICK"] = "1"
+    else:
+        os.environ.pop("GANCOURSE_QUICK", None)
+    start = time.perf_counter()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}}).execute()
+        status = "ok"
+    except Exception as err:  # noqa: BLE001  (report any failure and go on with the next notebook)
+        status = f"error: {type(err).__name__}: {str(err).strip().splitlines()[-1][:200] if str(err).strip() else ''}"
+    finally:
+        if saved is None:
+            os.environ.pop("GANCOURSE_QUICK", None)
+        else:
+            os.environ["GANCOURSE_QUICK"] = saved
+    return {"seconds": round(time.perf_counter() - start, 1), "status": status}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["quick", "full", "both"], default="both")
+    parser.add_argument("--only", default="", help="comma-separated notebook names (without .ipynb)")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    parser.add_argument("--name", default="book_times")
+    args = parser.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    notebooks = sorted(p for p in BOOK.glob("*.ipynb") if not names or p.stem in names)
+    modes = ["quick", "full"] if args.mode == "both" else [args.mode]
+    info = machine()
+    results = {}
+    for path in notebooks:
+        results[path.stem] = {}
+        for mode in modes:
+            results[path.stem][mode] = r = run_notebook(path, mode == "quick", args.timeout)
+            print(f"{path.name:<40} {mode:<5} {r['seconds']:8.1f} s  {r['status']}", flush=True)
+    info["load_average_1min_end"] = machine().get("load_average_1min")
+    rows = [[name] + [f"{r[m]['seconds']:.1f} s" + ("" if r[m]["status"] == "ok" else f" ({r[m]['status']})")
+                      for m in modes] for name, r in results.items()]
+    totals = ["total"] + [f"{sum(r[m]['seconds'] for r in results.values()):.1f} s" for m in modes]
+    md = "\n\n".join([
+        "# Book execution time per notebook",
+        "Each notebook executed once with nbclient in a fresh kernel (wall clock, kernel start included).",
+        table(["notebook"] + [f"{m} mode" for m in modes], rows + [totals]),
+        "## Machine\n" + machine_markdown(info),
+    ])
+    write_results(args.name, {"machine": info, "modes": modes, "notebooks": results}, md)
+    print(md.split("## Machine")[0])
+    return 0 if all(r[m]["status"] == "ok" for r in results.values() for m in modes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,848 @@
+"""Self-checking cells for the programming exercise: is each piece of the learner's GAN right?
+
+The exercise asks for six pieces, and each has a check that runs the learner's code, prints one
+line per test it passes (``✓``) and, at the first test it fails, a line (``✗``) saying what is wrong
+and how to fix it. A failed check then raises :class:`CheckFailed`, a subclass of
+``AssertionError``, so a notebook run stops there (and a test run fails). A passed check returns a
+:class:`CheckReport`.
+
+The contract the checks hold the learner's code to (the same as :mod:`gancourse.models` and
+:mod:`gancourse.losses`):
+
+- **discriminator** ``D``: an ``nn.Module`` taking images ``(N, 1, 28, 28)`` in [-1, 1] and returning
+  **logits**, one real number per image, shape ``(N,)``; no sigmoid at the end (the loss applies it);
+- **generator** ``G``: an ``nn.Module`` taking noise ``(N, latent_dim)`` and returning images
+  ``(N, 1, 28, 28)`` in [-1, 1], which a final ``tanh`` guarantees;
+- **losses** ``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)``: scalar tensors, averaged
+  over the batch, computed from logits: the discriminator's binary cross-entropy with real = 1 and
+  fake = 0, and the generator's **non-saturating** loss ``-E[log D(G(z))]``;
+- **discriminator step** ``discriminator_step(G, D, opt_d, real, z)``: one update of D on a real
+  batch and on ``G(z)``; G must neither change nor receive gradients; returns D's loss as a number;
+- **generator step** ``generator_step(G, D, opt_g, z)``: one update of G through D; D must not
+  change (and must not stay frozen afterwards); returns G's loss as a number;
+- **training loop** ``train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)``:
+  alternates the two steps on random batches and returns ``{"d_loss": [...], "g_loss": [...]}``,
+  one entry per step.
+
+The step checks run the learner's function on small *probe* networks with plain SGD, for which the
+right update is known exactly, so a wrong loss, swapped labels, a missing ``detach()`` or a missing
+``zero_grad()`` each show up as a specific, named difference. Given the learner's own networks and
+optimiser too, they also make one dry run on those (and restore every weight and optimiser state
+afterwards). Every check works on copies or restores what it touched: running a check never
+trains the learner's networks.
+
+Explained in the chapter "Programming exercise: build a GAN".
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "CheckFailed",
+    "CheckReport",
+    "check_discriminator",
+    "check_generator",
+    "check_losses",
+    "check_discriminator_step",
+    "check_generator_step",
+    "check_training_loop",
+]
+
+_IMAGE_SHAPE = (1, 28, 28)
+_CHAPTER = "Programming exercise: build a GAN"
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check when the learner's code is wrong; the message holds the problem and a hint.
+
+    Attributes:
+        check: the name of the check that failed (e.g. ``"check_losses"``).
+        problem: what is wrong, in one sentence.
+        hint: how to fix it.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+
+    def __init__(self, check: str, problem: str, hint: str):
+        self.check, self.problem, self.hint = check, problem, hint
+        super().__init__(f"{check}: {problem}\nHint: {hint}")
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a passed check confirmed: its name and one line per test passed.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+
+    check: str
+    passed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"<{self.check}: all {len(self.passed)} tests passed>"
+
+
+class _Checker:
+    """Prints one line per test and raises :class:`CheckFailed` at the first failure."""
+
+    def __init__(self, name: str, title: str):
+        self.name = name
+        self.passed: list[str] = []
+        self.lines = [title]  # printed together, so that a notebook shows one block of output
+
+    def ok(self, message: str) -> None:
+        self.lines.append(f"  \u2713 {message}")
+        self.passed.append(message)
+
+    def fail(self, problem: str, hint: str):
+        self.lines.append(f"  \u2717 {problem}\n    Hint: {hint}")
+        print("\n".join(self.lines), flush=True)
+        raise CheckFailed(self.name, problem, hint)
+
+    def call(self, what: str, fn: Callable, *args):
+        """Run the learner's ``fn(*args)``; turn an exception into a failure with a hint."""
+        try:
+            return fn(*args)
+        except CheckFailed:
+            raise
+        except NotImplementedError as err:
+            self.fail(f"{what} is not written yet (it raised NotImplementedError).",
+                      "Replace the line `raise NotImplementedError(...)` with your code, run that cell, "
+                      "then run this check again.")
+        except Exception as err:  # the learner's bug, shown with its own message
+            self.fail(f"{what} raised {type(err).__name__}: {err}", _hint_for_error(err))
+
+    def done(self) -> CheckReport:
+        self.lines.append(f"All {len(self.passed)} tests passed.")
+        print("\n".join(self.lines), flush=True)
+        return CheckReport(self.name, tuple(self.passed))
+
+
+def _keeps_rng(check: Callable) -> Callable:
+    """Run a check without disturbing the learner's random numbers (the CPU generator is restored)."""
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        with torch.random.fork_rng(devices=[]):
+            return check(*args, **kwargs)
+
+    return wrapper
+
+
+def _hint_for_error(err: Exception) -> str:
+    text = str(err)
+    if "all elements of input should be between 0 and 1" in text or "between 0 and 1" in text:
+        return ("nn.BCELoss and F.binary_cross_entropy expect probabilities, but D returns logits: use "
+                "F.binary_cross_entropy_with_logits (or nn.BCEWithLogitsLoss), which applies the sigmoid itself.")
+    if "shape" in text or "size" in text or "mat1 and mat2" in text:
+        return ("A shape does not fit. Print the shape of each tensor (x.shape) as it goes through your code; "
+                "the contract is in the exercise's instructions for this step.")
+    if "dtype" in text or "Double" in text or "Float" in text:
+        return "Two tensors have different dtypes: create new tensors with torch.ones_like(x) / torch.zeros_like(x)."
+    if "device" in text:
+        return "Two tensors are on different devices: create new tensors on x.device (or with torch.ones_like(x))."
+    if "backward through the graph a second time" in text:
+        return ("A graph was used twice: compute a fresh forward pass (D(...), G(z)) inside the step "
+                "rather than reusing an output from an earlier step.")
+    return "Read the error message above; the traceback shows the line of your code where it happened."
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _device_of(module: nn.Module | None, device=None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    if module is not None:
+        for p in module.parameters():
+            return p.device
+    return torch.device("cpu")
+
+
+def _params(module: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _changed(before: Sequence[torch.Tensor], module: nn.Module) -> bool:
+    return any(not torch.equal(b, p.detach()) for b, p in zip(before, module.parameters()))
+
+
+def _has_grad(module: nn.Module) -> bool:
+    return any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in module.parameters())
+
+
+def _number(value) -> float | None:
+    """The learner's returned loss as a float (a number or a one-element tensor); None if neither."""
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().reshape(-1)[0]) if value.numel() == 1 else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _close(a: float, b: float, rel: float = 1e-3) -> bool:
+    return abs(a - b) <= rel * max(1.0, abs(b))
+
+
+def _as_module_with_params(checker: _Checker, model, what: str) -> None:
+    if not isinstance(model, nn.Module):
+        checker.fail(f"{what} is a {type(model).__name__}, not a torch.nn.Module.",
+                     "Write it as a class that subclasses nn.Module (or build it with nn.Sequential).")
+    if not any(p.requires_grad for p in model.parameters()):
+        checker.fail(f"{what} has no trainable parameters.",
+                     "Create the layers (nn.Linear, nn.Conv2d, ...) in __init__ and store them on self.")
+    checker.ok(f"{what} is an nn.Module with {sum(p.numel() for p in model.parameters()):,} parameters")
+
+
+def _missing_grads(model: nn.Module) -> list[str]:
+    return [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+
+
+def _push(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callable[[torch.Tensor], bool],
+          steps: int = 100, lr: float = 0.05) -> torch.Tensor:
+    """Train a copy of ``model`` to push its outputs up (+1) or down (-1) until ``stop(out)``; return the last out."""
+    probe = copy.deepcopy(model)
+    probe.train()
+    opt = torch.optim.Adam([p for p in probe.parameters() if p.requires_grad], lr=lr)
+    out = probe(inputs)
+    for _ in range(steps):
+        if stop(out.detach()):
+            break
+        opt.zero_grad()
+        (-direction * out.float().mean()).backward()
+        opt.step()
+        out = probe(inputs)
+    return out.detach()
+
+
+# ---------------------------------------------------------------------------------------------
+# the networks
+
+
+@_keeps_rng
+def check_discriminator(D: nn.Module, image_shape: Sequence[int] = _IMAGE_SHAPE) -> CheckReport:
+    """Check the learner's discriminator: images ``(N, *image_shape)`` in, logits ``(N,)`` out.
+
+    Tests, on a copy of ``D``: it is an ``nn.Module`` with parameters; a batch of images gives a
+    tensor of shape ``(N,)`` (not ``(N, 1)``), finite, that depends on the image; every parameter
+    receives a gradient; and its outputs are **logits**, not probabilities: a few gradient steps on
+    the copy can push them below 0 and above 1, which a final sigmoid (or ReLU) would forbid.
+
+    Args:
+        D: the discriminator.
+        image_shape: shape of one image, ``(1, 28, 28)`` for MNIST.
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_discriminator", "Checking your discriminator ...")
+    _as_module_with_params(c, D, "D")
+    dev = _device_of(D)
+    probe = copy.deepcopy(D).train()
+    gen = torch.Generator().manual_seed(0)
+    n = 6
+    x = (torch.rand(n, *image_shape, generator=gen) * 2 - 1).to(dev)
+    out = c.call("D(images)", probe, x)
+    if not isinstance(out, torch.Tensor):
+        c.fail(f"D(images) returned a {type(out).__name__}, not a tensor.", "Return the output of the last layer.")
+    if tuple(out.shape) == (n, 1):
+        c.fail(f"D(images) has shape {tuple(out.shape)}; the contract is ({n},), one logit per image.",
+               "End forward() with .squeeze(1) (or .flatten()), so that (N, 1) becomes (N,).")
+    if tuple(out.shape) != (n,):
+        c.fail(f"D(images) for {n} images has shape {tuple(out.shape)}; expected ({n},), one logit per image.",
+               f"Flatten each image first (nn.Flatten() gives (N, {math.prod(image_shape)})), end with a layer "
+               "of one output, then .squeeze(1).")
+    c.ok(f"{n} images of shape {tuple(image_shape)} give logits of shape ({n},)")
+    if not out.is_floating_point() or not torch.isfinite(out).all():
+        c.fail("D's outputs are not finite numbers.", "Look for a division or a log in forward().")
+    c.ok("outputs are finite numbers")
+    out.float().sum().backward()
+    missing = _missing_grads(probe)
+    if missing:
+        c.fail(f"these parameters get no gradient from D's output: {', '.join(missing[:5])}",
+               "Every layer created in __init__ should be used in forward(); remove the unused ones.")
+    c.ok("every parameter receives a gradient")
+    low = _push(probe, x, -1.0, lambda o: bool((o < 0).any()))
+    high = _push(probe, x, +1.0, lambda o: bool((o > 1).any()))
+    if not (low < 0).any() or not (high > 1).any():
+        lo, hi = float(low.min()), float(high.max())
+        squashed = "sigmoid" if 0 < lo and hi < 1 else "ReLU (or another function that is never negative)"
+        c.fail(f"D's outputs stay in [{lo:.2f}, {hi:.2f}] however it is trained: it seems to end with a {squashed}.",
+               "Remove the final activation: D returns logits, any real number. The loss applies the sigmoid "
+               "itself, which is also numerically safer (log(sigmoid(l)) underflows for large |l|).")
+    c.ok("outputs are logits (they can go below 0 and above 1), not probabilities")
+    if float(out.detach().float().std()) < 1e-6:
+        c.fail("D gives the same output for every image: it ignores its input.",
+               "Make sure forward() passes x through the layers and returns the result.")
+    c.ok("outputs depend on the image")
+    probe.eval()
+    with torch.no_grad():
+        c.call("D(images) in eval mode", probe, x)
+    c.ok("D also runs in eval mode")
+    return c.done()
+
+
+@_keeps_rng
+def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = _IMAGE_SHAPE) -> CheckReport:
+    """Check the learner's generator: noise ``(N, latent_dim)`` in, images ``(N, *image_shape)`` in [-1, 1] out.
+
+    Tests, on a copy of ``G``: it is an ``nn.Module`` with parameters; noise gives images of the right
+    shape, finite, in [-1, 1], that change with the noise; every parameter receives a gradient; and
+    the range holds however the weights move (a few gradient steps on the copy push the pixels up and
+    down: only a final ``tanh`` keeps them inside [-1, 1] while still reaching below -0.5).
+
+    Args:
+        G: the generator.
+        latent_dim: size of one noise vector.
+        image_shape: shape of one image, ``(1, 28, 28)`` for MNIST.
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_generator", "Checking your generator ...")
+    if not isinstance(latent_dim, int) or latent_dim < 1:
+        raise ValueError(f"latent_dim must be a positive int, got {latent_dim!r}")
+    _as_module_with_params(c, G, "G")
+    dev = _device_of(G)
+    probe = copy.deepcopy(G).train()
+    gen = torch.Generator().manual_seed(0)
+    n = 6
+    z = torch.randn(n, latent_dim, generator=gen).to(dev)
+    out = c.call(f"G(z) with z of shape ({n}, {latent_dim})", probe, z)
+    if not isinstance(out, torch.Tensor):
+        c.fail(f"G(z) returned a {type(out).__name__}, not a tensor.", "Return the output of the last layer.")
+    expected = (n, *image_shape)
+    if tuple(out.shape) != expected:
+        if out.dim() == 2 and out.shape == (n, math.prod(image_shape)):
+            hint = f"Reshape the last layer's output: .view(-1, {', '.join(map(str, image_shape))})."
+        else:
+            hint = f"The last layer must produce {math.prod(image_shape)} numbers per image, reshaped to {tuple(image_shape)}."
+        c.fail(f"G(z) has shape {tuple(out.shape)}; expected {expected}.", hint)
+    c.ok(f"noise of shape ({n}, {latent_dim}) gives images of shape {expected}")
+    if not torch.isfinite(out).all():
+        c.fail("G's outputs are not finite numbers.", "Look for a division or a log in forward().")
+    out_range = (float(out.detach().min()), float(out.detach().max()))
+    if out_range[0] < -1 or out_range[1] > 1:
+        c.fail(f"G's pixels range over [{out_range[0]:.2f}, {out_range[1]:.2f}], outside [-1, 1].",
+               "End the generator with nn.Tanh(): the real images are scaled to [-1, 1].")
+    spread = float(out.detach().float().std(dim=0).mean())
+    if spread < 1e-5:
+        c.fail("G makes the same image for every noise vector: it ignores z.",
+               "Feed z into the first layer and pass the result through every layer.")
+    c.ok("pixels are finite, in [-1, 1], and change with the noise")
+    out.float().sum().backward()
+    missing = _missing_grads(probe)
+    if missing:
+        c.fail(f"these parameters get no gradient from G's output: {', '.join(missing[:5])}",
+               "Every layer created in __init__ should be used in forward(); remove the unused ones.")
+    c.ok("every parameter receives a gradient")
+    high = _push(probe, z, +1.0, lambda o: bool((o > 1).any()))
+    low = _push(probe, z, -1.0, lambda o: bool((o < -1).any() or (o < -0.5).float().mean() > 0.5))
+    if (high > 1).any() or (low < -1).any():
+        c.fail("after a few updates G's pixels leave [-1, 1]: nothing bounds its output.",
+               "End the generator with nn.Tanh(), so that every pixel stays in [-1, 1] however the weights move.")
+    if not (low < -0.5).any():
+        c.fail(f"G's pixels never go below {float(low.min()):.2f}: its last activation cannot reach -1 "
+               "(a sigmoid or a ReLU?).",
+               "Use nn.Tanh() as the last layer: real pixels run from -1 (background) to 1 (ink).")
+    c.ok("pixels stay in [-1, 1] and can reach both ends (a tanh output)")
+    probe.eval()
+    with torch.no_grad():
+        c.call("G(z) in eval mode", probe, z)
+    c.ok("G also runs in eval mode (used for sampling)")
+    return c.done()
+
+
+# ---------------------------------------------------------------------------------------------
+# the losses
+
+
+def _ref_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def _ref_g(fake: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-fake).mean()
+
+
+def _scalar_loss(c: _Checker, value, what: str, n: int) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        c.fail(f"{what} returned a {type(value).__name__}, not a tensor.",
+               "Return a torch tensor, so that .backward() can be called on it: no .item(), no numpy.")
+    if value.numel() == n and n > 1:
+        c.fail(f"{what} returned one loss per example (shape {tuple(value.shape)}), not one number.",
+               "Average over the batch with .mean().")
+    if value.numel() != 1:
+        c.fail(f"{what} returned a tensor of shape {tuple(value.shape)}, not a single number.",
+               "Return one scalar: the mean over the batch.")
+    if not value.requires_grad:
+        c.fail(f"{what} does not carry a gradient back to the logits.",
+               "Compute it with torch operations on the logits themselves (no .detach(), .item() or numpy).")
+    return value.reshape(())
+
+
+@_keeps_rng
+def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
+    """Check the two losses on logits chosen by the check, against their formulas.
+
+    ``d_loss(real_logits, fake_logits)`` must equal the binary cross-entropy with real = 1 and
+    fake = 0, ``E[softplus(-l_real)] + E[softplus(l_fake)]`` (or half of it: the mean over the real
+    and fake batch joined), and ``g_loss(fake_logits)`` the non-saturating ``E[softplus(-l_fake)] =
+    -E[log D(G(z))]`` (Goodfellow et al., 2014, section 3). Typical mistakes get their own message:
+    swapped labels, the saturating minimax loss ``E[log(1 - D(G(z)))]``, a sigmoid applied twice, a
+    sum instead of a mean, a loss that is not finite at logits of +-150.
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_losses", "Checking your losses ...")
+    real = torch.tensor([2.0, -0.5, 1.0, 3.0, 0.3, -1.2], requires_grad=True)
+    fake = torch.tensor([-1.5, 0.4, -2.0, 0.8, -0.3, 1.1], requires_grad=True)
+    n = real.numel()
+
+    got = _scalar_loss(c, c.call("d_loss(real_logits, fake_logits)", d_loss, real, fake), "d_loss", n)
+    c.ok("d_loss returns one number that carries a gradient")
+    r, f = real.detach(), fake.detach()
+    value, ref = float(got.detach()), float(_ref_d(r, f))
+    if not (_close(value, ref) or _close(value, ref / 2)):
+        candidates = [
+            (float(F.softplus(r).mean() + F.softplus(-f).mean()), "the labels are swapped: D is rewarded for "
+             "calling real images fake", "Real images get label 1 (target ones), generated images label 0."),
+            (float(_ref_d(torch.sigmoid(r), torch.sigmoid(f))), "a sigmoid is applied to logits that "
+             "F.binary_cross_entropy_with_logits squashes again", "Pass D's logits straight to the loss: no sigmoid."),
+            (float(F.softplus(-r).sum() + F.softplus(f).sum()), "it sums over the batch instead of averaging",
+             "Use .mean() (the default reduction of the PyTorch losses), not .sum()."),
+            (float(F.softplus(-r).mean()), "only the real-data term is there", "Add the term for fake images (label 0)."),
+            (float(F.softplus(f).mean()), "only the fake-data term is there", "Add the term for real images (label 1)."),
+            (-ref, "its sign is flipped: this is the value D maximises, not a loss to minimise",
+             "Cross-entropy is -log of the right probability: a positive number."),
+        ]
+        for wrong, problem, hint in candidates:
+            if _close(value, wrong) or _close(value, wrong / 2):
+                c.fail(f"d_loss: {problem} (got {value:.4f}, expected {ref:.4f}).", hint)
+        c.fail(f"d_loss gives {value:.4f} on the check's logits; the binary cross-entropy with real = 1 and "
+               f"fake = 0 gives {ref:.4f}.",
+               "Use F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) plus the same "
+               "for the fake logits with torch.zeros_like.")
+    c.ok("d_loss is the binary cross-entropy with real = 1, fake = 0")
+
+    got = _scalar_loss(c, c.call("g_loss(fake_logits)", g_loss, fake), "g_loss", n)
+    c.ok("g_loss returns one number that carries a gradient")
+    value, ref = float(got.detach()), float(_ref_g(f))
+    if not _close(value, ref):
+        candidates = [
+            (float(-F.softplus(f).mean()), "this is the original, saturating minimax loss E[log(1 - D(G(z)))]. "
+             "Its gradient vanishes when D easily rejects the fakes, which is exactly how training starts",
+             "The exercise asks for the non-saturating loss: -E[log D(G(z))], the cross-entropy of the fake logits "
+             "with label 1 (torch.ones_like)."),
+            (float(F.softplus(f).mean()), "it uses label 0 for the fakes, so G learns to make D call them fake",
+             "G wants D to call its images real: use label 1 (torch.ones_like(fake_logits))."),
+            (-ref, "its sign is flipped", "Minimise -log D(G(z)), a positive number."),
+            (float(F.softplus(-f).sum()), "it sums over the batch instead of averaging", "Use .mean(), not .sum()."),
+            (float(_ref_g(torch.sigmoid(f))), "a sigmoid is applied before a loss that applies one itself",
+             "Pass the logits straight to F.binary_cross_entropy_with_logits."),
+        ]
+        for wrong, problem, hint in candidates:
+            if _close(value, wrong):
+                c.fail(f"g_loss: {problem} (got {value:.4f}, expected {ref:.4f}).", hint)
+        c.fail(f"g_loss gives {value:.4f} on the check's logits; the non-saturating loss -E[log D(G(z))] gives "
+               f"{ref:.4f}.",
+               "Use F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).")
+    c.ok("g_loss is the non-saturating loss -E[log D(G(z))]")
+
+    # A confidently rejected fake (D(G(z)) ~ 0) must still give G a strong gradient.
+    rejected = torch.full((4,), -8.0, requires_grad=True)
+    (grad,) = torch.autograd.grad(c.call("g_loss(fake_logits)", g_loss, rejected), rejected)
+    c.ok(f"when D rejects every fake (D(G(z)) = {float(torch.sigmoid(torch.tensor(-8.0))):.4f}), g_loss still has "
+         f"a slope of {float(grad.abs().sum()):.2f} per unit of logit: no vanishing gradient")
+
+    extreme_real = torch.tensor([150.0, -150.0, 0.0], requires_grad=True)
+    extreme_fake = torch.tensor([-150.0, 150.0, 0.0], requires_grad=True)
+    d_ext = c.call("d_loss(real_logits, fake_logits)", d_loss, extreme_real, extreme_fake)
+    g_ext = c.call("g_loss(fake_logits)", g_loss, extreme_fake)
+    d_ref = float(_ref_d(extreme_real.detach(), extreme_fake.detach()))
+    g_ref = float(_ref_g(extreme_fake.detach()))
+    d_val, g_val = float(torch.as_tensor(d_ext).detach()), float(torch.as_tensor(g_ext).detach())
+    d_ok = math.isfinite(d_val) and (_close(d_val, d_ref, 1e-2) or _close(d_val, d_ref / 2, 1e-2))
+    if not d_ok or not (math.isfinite(g_val) and _close(g_val, g_ref, 1e-2)):
+        c.fail(f"at logits of +-150 the losses are d_loss = {d_val:.2f} and g_loss = {g_val:.2f}; the exact "
+               f"values are {d_ref:.2f} and {g_ref:.2f}.",
+               "Compute the losses from logits with F.binary_cross_entropy_with_logits (or F.softplus): "
+               "log(sigmoid(l)) underflows to -inf, and BCELoss clips it, once |l| is large.")
+    c.ok("both losses are exact even for logits of +-150 (computed from logits)")
+    return c.done()
+
+
+# ---------------------------------------------------------------------------------------------
+# the two steps: probes whose right update is known exactly
+
+
+class _Unflatten(nn.Module):
+    def __init__(self, shape: Sequence[int]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class _Squeeze(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze(1)
+
+
+def _probe_pair(latent_dim: int, image_shape: Sequence[int], device, seed: int, hidden: int = 8):
+    """A tiny generator and discriminator of the exercise's shapes, without batch norm."""
+    size = math.prod(image_shape)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Tanh(), nn.Linear(hidden, size), nn.Tanh(),
+                          _Unflatten(image_shape))
+        D = nn.Sequential(nn.Flatten(), nn.Linear(size, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1), _Squeeze())
+    return G.to(device), D.to(device)
+
+
+def _probe_batch(n: int, latent_dim: int, image_shape: Sequence[int], device, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    real = (torch.rand(n, *image_shape, generator=gen) * 2 - 1).to(device)
+    z = torch.randn(n, latent_dim, generator=gen).to(device)
+    return real, z
+
+
+def _grads(loss: torch.Tensor, module: nn.Module) -> list[torch.Tensor]:
+    return [g.detach() for g in torch.autograd.grad(loss, list(module.parameters()))]
+
+
+def _update(before: Sequence[torch.Tensor], module: nn.Module) -> torch.Tensor:
+    return torch.cat([(p.detach() - b).reshape(-1) for b, p in zip(before, module.parameters())])
+
+
+def _matches(update: torch.Tensor, grads: Sequence[torch.Tensor], lr: float, scales=(1.0, 0.5)) -> bool:
+    expected = -lr * torch.cat([g.reshape(-1) for g in grads])
+    tol = 1e-3 * float(expected.abs().max()) + 1e-7
+    return any(bool((update - s * expected).abs().max() <= tol) for s in scales)
+
+
+def _fill_stale_grads(module: nn.Module, seed: int) -> list[torch.Tensor]:
+    """Give every parameter a leftover gradient, as an earlier step that did not clean up would."""
+    gen = torch.Generator().manual_seed(seed)
+    stale = []
+    for p in module.parameters():
+        g = torch.randn(p.shape, generator=gen).to(p.device)
+        p.grad = g.clone()
+        stale.append(g)
+    return stale
+
+
+class _Saved:
+    """Weights, gradients and optimiser state, to put back after a dry run on the learner's objects."""
+
+    def __init__(self, *objects):
+        self.items = []
+        for obj in objects:
+            if obj is None:
+                continue
+            if isinstance(obj, nn.Module):
+                grads = [None if p.grad is None else p.grad.clone() for p in obj.parameters()]
+                flags = [p.requires_grad for p in obj.parameters()]
+                self.items.append((obj, copy.deepcopy(obj.state_dict()), grads, flags, obj.training))
+            else:
+                self.items.append((obj, copy.deepcopy(obj.state_dict()), None, None, None))
+
+    def restore(self) -> None:
+        for obj, state, grads, flags, training in self.items:
+            obj.load_state_dict(state)
+            if grads is not None:
+                for p, g, flag in zip(obj.parameters(), grads, flags):
+                    p.grad = g
+                    p.requires_grad_(flag)
+                obj.train(training)
+
+
+def _check_returned_loss(c: _Checker, returned, ref: float, what: str) -> None:
+    value = _number(returned)
+    if value is None:
+        c.fail(f"{what} returned {type(returned).__name__}, not the loss.",
+               "Return the loss as a number: `return loss.item()`.")
+    if not math.isfinite(value):
+        c.fail(f"{what} returned {value}.", "The loss should be a finite number: check the loss function.")
+    if not (_close(value, ref, 1e-3) or _close(value, ref / 2, 1e-3)):
+        c.fail(f"{what} returned {value:.4f}, but the loss on this batch (before the update) is {ref:.4f}.",
+               "Return the loss you called .backward() on (`loss.item()`), computed on the z given as an argument.")
+
+
+@_keeps_rng
+def check_discriminator_step(discriminator_step: Callable, G: nn.Module | None = None, D: nn.Module | None = None,
+                             opt_d: torch.optim.Optimizer | None = None, real: torch.Tensor | None = None,
+                             latent_dim: int = 64, image_shape: Sequence[int] = _IMAGE_SHAPE,
+                             device=None) -> CheckReport:
+    """Check ``discriminator_step(G, D, opt_d, real, z)``: one update of D, G untouched.
+
+    First on probe networks with plain SGD, whose right update is known exactly: D's weights must
+    move by ``-lr * grad L_D`` with ``L_D`` the binary cross-entropy (real = 1, fake = 0); G's weights
+    must not change and must get **no gradient** (a missing ``detach()`` leaves one); stale gradients
+    left in D beforehand must be cleared (``opt_d.zero_grad()``); the returned number must be D's
+    loss on the batch. Then, when the learner's ``G``, ``D``, ``opt_d`` and a ``real`` batch are
+    given, one dry run on them checks the same things with their own optimiser (and puts every
+    weight and optimiser state back).
+
+    Args:
+        discriminator_step: the learner's function.
+        G, D, opt_d, real: optional; the learner's networks, D's optimiser and a real batch.
+        latent_dim: size of the noise vectors.
+        image_shape: shape of one image.
+        device: where to run the probes (default: the learner's D's device, else the CPU).
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_discriminator_step", "Checking your discriminator step ...")
+    dev = _device_of(D, device)
+    lr = 0.1
+    Gp, Dp = _probe_pair(latent_dim, image_shape, dev, seed=1)
+    real_p, z = _probe_batch(8, latent_dim, image_shape, dev, seed=2)
+    with torch.no_grad():
+        fake_p = Gp(z)
+    ref_loss = _ref_d(Dp(real_p), Dp(fake_p))
+    ref_grads = _grads(ref_loss, Dp)
+    swapped_grads = _grads(F.softplus(Dp(real_p)).mean() + F.softplus(-Dp(fake_p)).mean(), Dp)
+    opt = torch.optim.SGD(Dp.parameters(), lr=lr)
+    stale = _fill_stale_grads(Dp, seed=3)
+    g_before, d_before = _params(Gp), _params(Dp)
+
+    returned = c.call("discriminator_step(G, D, opt_d, real, z)", discriminator_step, Gp, Dp, opt, real_p, z)
+    c.ok("it runs on a batch of real images and a batch of noise")
+    if _changed(g_before, Gp):
+        c.fail("G's weights changed during the discriminator step.",
+               "Only D learns in this step: opt_d must hold D's parameters only, and nothing may call opt_g.step().")
+    if _has_grad(Gp):
+        c.fail("after the discriminator step G's parameters hold gradients: D's loss was backpropagated into G.",
+               "Detach the fakes from G, `fake = G(z).detach()` (or make them under `with torch.no_grad():`): "
+               "D's step must not compute gradients for G, and they would pile up in G's .grad.")
+    c.ok("G is untouched: no change to its weights and no gradient (the fakes are detached)")
+    update = _update(d_before, Dp)
+    if float(update.abs().max()) == 0:
+        c.fail("D's weights did not change.",
+               "Call opt_d.zero_grad(), then loss.backward(), then opt_d.step(), in this order.")
+    if _matches(update, [g + s for g, s in zip(ref_grads, stale)], lr):
+        c.fail("D's update includes gradients left over from before the step.",
+               "Call opt_d.zero_grad() before loss.backward(): PyTorch adds new gradients to the old ones.")
+    if _matches(update, swapped_grads, lr):
+        c.fail("D was trained with the labels swapped (real = 0, fake = 1).",
+               "Real images are positives (label 1), generated images negatives (label 0).")
+    if not _matches(update, ref_grads, lr):
+        c.fail("D's weights moved, but not by one gradient step on the binary cross-entropy of this batch.",
+               "Compute d_loss(D(real), D(fake)) with fake = G(z).detach() from the z given, then zero_grad, "
+               "backward and one opt_d.step().")
+    c.ok("D takes exactly one gradient step on d_loss(D(real), D(G(z))), after clearing old gradients")
+    _check_returned_loss(c, returned, float(ref_loss.detach()), "discriminator_step")
+    c.ok(f"it returns D's loss on the batch ({_number(returned):.4f})")
+
+    if G is not None and D is not None and opt_d is not None and real is not None:
+        z_own = torch.randn(real.shape[0], latent_dim, generator=torch.Generator().manual_seed(9)).to(real.device)
+        saved = _Saved(G, D, opt_d)
+        for p in G.parameters():
+            p.grad = None
+        g_before, d_before = _params(G), _params(D)
+        try:
+            returned = c.call("discriminator_step on your own G, D and opt_d", discriminator_step, G, D, opt_d, real, z_own)
+            g_changed, g_grad, d_changed = _changed(g_before, G), _has_grad(G), _changed(d_before, D)
+        finally:
+            saved.restore()
+        value = _number(returned)
+        if value is None or not math.isfinite(value):
+            c.fail(f"on your own networks the step returned {returned!r}.", "Return `loss.item()`, a finite number.")
+        if g_changed:
+            c.fail("with your own optimiser, G's weights changed during the discriminator step.",
+                   "Build opt_d over D.parameters() only.")
+        if g_grad:
+            c.fail("on your own networks, G received gradients in the discriminator step.",
+                   "Detach the fakes: `fake = G(z).detach()`.")
+        if not d_changed:
+            c.fail("with your own optimiser, D's weights did not change.", "Check that opt_d was built over D.parameters().")
+        c.ok(f"a dry run on your own G, D and opt_d updates D only (loss {value:.4f}); all weights were put back")
+    return c.done()
+
+
+@_keeps_rng
+def check_generator_step(generator_step: Callable, G: nn.Module | None = None, D: nn.Module | None = None,
+                         opt_g: torch.optim.Optimizer | None = None, latent_dim: int = 64,
+                         image_shape: Sequence[int] = _IMAGE_SHAPE, device=None) -> CheckReport:
+    """Check ``generator_step(G, D, opt_g, z)``: one update of G through D, D untouched.
+
+    On probe networks with plain SGD: G's weights must move by ``-lr * grad L_G`` for the
+    non-saturating loss ``L_G = -E[log D(G(z))]``, the gradient having flowed back through D (so no
+    ``detach()`` here); the saturating loss and the label 0 are recognised and named; stale gradients
+    in G must be cleared; D's weights must not change, and D must not be left frozen
+    (``requires_grad`` back to True) if the step froze it. Then, when the learner's ``G``, ``D`` and
+    ``opt_g`` are given, a dry run on them checks that their optimiser changes G and not D (and puts
+    every weight and optimiser state back).
+
+    Args:
+        generator_step: the learner's function.
+        G, D, opt_g: optional; the learner's networks and G's optimiser.
+        latent_dim: size of the noise vectors.
+        image_shape: shape of one image.
+        device: where to run the probes (default: the learner's G's device, else the CPU).
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_generator_step", "Checking your generator step ...")
+    dev = _device_of(G, device)
+    lr = 0.1
+    Gp, Dp = _probe_pair(latent_dim, image_shape, dev, seed=4)
+    _, z = _probe_batch(8, latent_dim, image_shape, dev, seed=5)
+    ref_loss = _ref_g(Dp(Gp(z)))
+    ref_grads = _grads(ref_loss, Gp)
+    sat_grads = _grads(-F.softplus(Dp(Gp(z))).mean(), Gp)
+    zero_label_grads = _grads(F.softplus(Dp(Gp(z))).mean(), Gp)
+    opt = torch.optim.SGD(Gp.parameters(), lr=lr)
+    stale = _fill_stale_grads(Gp, seed=6)
+    g_before, d_before = _params(Gp), _params(Dp)
+
+    returned = c.call("generator_step(G, D, opt_g, z)", generator_step, Gp, Dp, opt, z)
+    c.ok("it runs on a batch of noise")
+    if _changed(d_before, Dp):
+        c.fail("D's weights changed during the generator step.",
+               "Only G learns in this step: call opt_g.step() only, never opt_d.step(), and build opt_g over "
+               "G.parameters() only.")
+    frozen = [name for name, p in Dp.named_parameters() if not p.requires_grad]
+    if frozen:
+        c.fail("D is still frozen after the generator step (requires_grad is False).",
+               "If you freeze D with D.requires_grad_(False), unfreeze it at the end: D.requires_grad_(True).")
+    c.ok("D's weights did not change, and D is left trainable")
+    update = _update(g_before, Gp)
+    if float(update.abs().max()) == 0:
+        c.fail("G's weights did not change.",
+               "Do not detach G(z) here: the gradient must flow from D's output back through D into G. "
+               "Then call opt_g.zero_grad(), loss.backward() and opt_g.step().")
+    if _matches(update, [g + s for g, s in zip(ref_grads, stale)], lr, scales=(1.0,)):
+        c.fail("G's update includes gradients left over from before the step.",
+               "Call opt_g.zero_grad() before loss.backward().")
+    if _matches(update, sat_grads, lr, scales=(1.0,)):
+        c.fail("G was trained with the saturating minimax loss E[log(1 - D(G(z)))].",
+               "Use the non-saturating loss -E[log D(G(z))] (your g_loss): the saturating one gives almost no "
+               "gradient while D easily spots the fakes.")
+    if _matches(update, zero_label_grads, lr, scales=(1.0,)):
+        c.fail("G was trained to make D call its images fake (label 0).",
+               "G's target is label 1: it wants D(G(z)) to be 1. Use g_loss(D(G(z))).")
+    if not _matches(update, ref_grads, lr, scales=(1.0,)):
+        c.fail("G's weights moved, but not by one gradient step on -E[log D(G(z))] for the z given.",
+               "Compute g_loss(D(G(z))) from the z given (no detach), then zero_grad, backward and one opt_g.step().")
+    c.ok("G takes exactly one gradient step on the non-saturating loss, through D")
+    _check_returned_loss(c, returned, float(ref_loss.detach()), "generator_step")
+    c.ok(f"it returns G's loss on the batch ({_number(returned):.4f})")
+
+    if G is not None and D is not None and opt_g is not None:
+        z_own = torch.randn(8, latent_dim, generator=torch.Generator().manual_seed(10)).to(_device_of(G))
+        saved = _Saved(G, D, opt_g)
+        g_before, d_before = _params(G), _params(D)
+        try:
+            returned = c.call("generator_step on your own G, D and opt_g", generator_step, G, D, opt_g, z_own)
+            g_changed, d_changed = _changed(g_before, G), _changed(d_before, D)
+            d_frozen = any(not p.requires_grad for p in D.parameters())
+        finally:
+            saved.restore()
+        value = _number(returned)
+        if value is None or not math.isfinite(value):
+            c.fail(f"on your own networks the step returned {returned!r}.", "Return `loss.item()`, a finite number.")
+        if d_changed:
+            c.fail("with your own optimiser, D's weights changed during the generator step.",
+                   "Build opt_g over G.parameters() only, and call no other optimiser in the step.")
+        if d_frozen:
+            c.fail("your D is left frozen after the generator step.", "End the step with D.requires_grad_(True).")
+        if not g_changed:
+            c.fail("with your own optimiser, G's weights did not change.", "Build opt_g over G.parameters().")
+        c.ok(f"a dry run on your own G, D and opt_g updates G only (loss {value:.4f}); all weights were put back")
+    return c.done()
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+@_keeps_rng
+def check_training_loop(train_gan: Callable, latent_dim: int = 64, image_shape: Sequence[int] = _IMAGE_SHAPE,
+                        steps: int = 300, device=None, seed: int = 0) -> CheckReport:
+    """Check ``train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)`` on a task it must solve.
+
+    The real "images" of the check are noisy copies of one fixed picture (a bright top half, a dark
+    bottom half, plus Gaussian noise of standard deviation 0.3). Probe networks trained by the learner's loop for ``steps`` steps (Adam, learning
+    rate 2e-3, batches of 32) must bring the generator's average image at least halfway to the real
+    average image. The loop must also return ``{"d_loss": [...], "g_loss": [...]}`` with one finite
+    number per step, and train both networks.
+
+    Raises:
+        CheckFailed: at the first failed test, with a hint.
+
+    Explained in the chapter "Programming exercise: build a GAN".
+    """
+    c = _Checker("check_training_loop", "Checking your training loop ...")
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    G, D = _probe_pair(latent_dim, image_shape, dev, seed=seed + 7, hidden=32)
+    gen = torch.Generator().manual_seed(seed + 8)
+    target = torch.full(tuple(image_shape), -0.6)
+    target[..., : image_shape[-2] // 2, :] = 0.6  # top half bright
+    real_images = (target + 0.3 * torch.randn(512, *image_shape, generator=gen)).clamp(-1, 1).to(dev)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    z_eval = torch.randn(256, latent_dim, generator=gen).to(dev)
+    real_mean = real_images.mean(0)
+
+    def gap() -> float:
+        with torch.no_grad():
+            return float((G(z_eval).mean(0) - real_mean).abs().mean())
+
+    gap_before = gap()
+    g_before, d_before = _params(G), _params(D)
+    torch.manual_seed(seed)
+    history = c.call("train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)", train_gan,
+                         G, D, opt_g, opt_d, real_images, steps, 32, latent_dim)
+    c.ok(f"it runs {steps} steps on a small problem")
+    if not isinstance(history, dict) or not {"d_loss", "g_loss"} <= set(history):
+        c.fail(f"train_gan returned {type(history).__name__}, not a dict with 'd_loss' and 'g_loss'.",
+               "Collect each step's two losses in lists and return {'d_loss': d_losses, 'g_loss': g_losses}.")
+    for key in ("d_loss", "g_loss"):
+        values = [_number(v) for v in history[key]]
+        if len(values) != steps:
+            c.fail(f"history['{key}'] has {len(values)} entries for {steps} steps.", "Append one loss per step.")
+        if any(v is None or not math.isfinite(v) for v in values):
+            c.fail(f"history['{key}'] holds something other than finite numbers.", "Append loss.item() (a float).")
+    c.ok("it returns one finite D loss and one finite G loss per step")
+    if not _changed(d_before, D):
+        c.fail("D never changed during training.", "Call discriminator_step(...) at every step.")
+    if not _changed(g_before, G):
+        c.fail("G never changed during training.", "Call generator_step(...) at every step.")
+    c.ok("both networks were trained")
+    gap_after = gap()
+    if not gap_after <= 0.5 * gap_before:
+        c.fail(f"G did not learn the data: the gap between its average image and the real one went from "
+               f"{gap_before:.3f} to {gap_after:.3f} (it should at least halve).",
+               "At each step draw a fresh random batch of real images (torch.randint over len(real_images)) and "
+               "fresh noise z of shape (batch_size, latent_dim), then one D step and one G step.")
+    c.ok(f"G learned: the gap between its average image and the real one fell from {gap_before:.3f} to {gap_after:.3f}")
+    return c.done()

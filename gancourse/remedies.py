@@ -1,0 +1,723 @@
+"""Remedies for the common problems of GAN training, as trainers and discriminator wrappers.
+
+The chapter "Common problems" produces three failures on purpose and treats each one:
+
+========================  ===============================================================
+problem                   remedies
+========================  ===============================================================
+vanishing gradients       modified minimax (``TrainConfig(loss="nonsaturating")``) and the
+                          Wasserstein loss (``loss="wasserstein"`` with ``clip_value=`` or
+                          ``gp_weight=``), both already in :mod:`gancourse.losses`
+mode collapse             the Wasserstein loss, and :class:`UnrolledGANTrainer` (here)
+failure to converge       noise on D's inputs (:class:`InstanceNoiseTrainer`) and penalties on
+                          D's weights or gradients (:class:`PenalizedTrainer`)
+========================  ===============================================================
+
+Each remedy is a subclass of :class:`gancourse.train.GANTrainer` that overrides one of its two
+updates (``discriminator_step`` or ``generator_step``, returning the same statistics), or a module
+that wraps the discriminator, so that the training loop itself stays the one the course teaches.
+
+Beyond the course (marked as extensions): :class:`PackedDiscriminator`, the packing of PacGAN, where
+D judges several samples at once, and :class:`AveragedGeneratorTrainer`, which samples from a running
+average of the generator's weights.
+
+:func:`generator_gradient_norm` measures the symptom of vanishing gradients, and
+:func:`mode_occupancy` turns snapshots into a mode-by-step histogram that shows a collapsed generator
+hopping from mode to mode. :class:`MixtureRecipe` and :func:`train_recipe` train and score one way of
+fighting mode collapse on the ring or the grid (the chapter's tables and
+``benchmarks/mode_collapse.py`` are built from them), and :data:`BEST_MIXTURE_RECIPES` holds the best
+recipes found.
+
+Explained in the chapter "Common problems".
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from gancourse.losses import clip_weights, gradient_penalty
+from gancourse.models import MLPDiscriminator, MLPGenerator
+from gancourse.train import GANTrainer, TrainConfig, sample_noise
+
+__all__ = [
+    "UnrolledGANTrainer",
+    "InstanceNoise",
+    "InstanceNoiseTrainer",
+    "r1_penalty",
+    "weight_penalty",
+    "PenalizedTrainer",
+    "PackedDiscriminator",
+    "AveragedGeneratorTrainer",
+    "generator_gradient_norm",
+    "mode_occupancy",
+    "MixtureRecipe",
+    "RecipeResult",
+    "train_recipe",
+    "set_learning_rates",
+    "STEP_DECAY",
+    "BEST_MIXTURE_RECIPES",
+]
+
+
+def _d_statistics(trainer: GANTrainer, loss: torch.Tensor, real_out: torch.Tensor,
+                  fake_out: torch.Tensor) -> torch.Tensor:
+    """The five numbers ``GANTrainer.discriminator_step`` returns: loss, accuracy on real and on fake,
+    and the mean output on real and on fake (probabilities for the classifier losses)."""
+    real_out, fake_out = real_out.detach(), fake_out.detach()
+    t = trainer.loss.threshold
+    mean_of = torch.sigmoid if trainer.loss.outputs_probability else (lambda v: v)
+    return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
+                        mean_of(real_out).mean(), mean_of(fake_out).mean()])
+
+
+# ---------------------------------------------------------------------------------------------
+# Unrolled GAN: the generator looks k discriminator steps ahead
+# ---------------------------------------------------------------------------------------------
+
+
+def _lookahead_update(optimizer: torch.optim.Optimizer, param: nn.Parameter, state: dict,
+                      grad: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """One step of ``optimizer``'s rule applied to ``value`` (a tensor standing for ``param``), written
+    with ordinary tensor operations so that autograd can differentiate through it.
+
+    ``state`` starts as a copy of the optimizer's own state for ``param`` and is updated in place.
+    Adam and RMSprop are reproduced (without weight decay, AMSGrad or momentum for RMSprop), any other
+    optimizer is treated as plain SGD with its learning rate.
+    """
+    group = next(g for g in optimizer.param_groups if any(p is param for p in g["params"]))
+    lr = group["lr"]
+    if isinstance(optimizer, torch.optim.Adam):
+        beta1, beta2 = group["betas"]
+        state["step"] += 1
+        state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * grad
+        state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
+        m_hat = state["exp_avg"] / (1 - beta1 ** state["step"])
+        v_hat = state["exp_avg_sq"] / (1 - beta2 ** state["step"])
+        # sqrt(v + eps^2) rather than sqrt(v) + eps: the same step to within eps, and a finite
+        # derivative where a gradient entry is exactly 0 (dead ReLU units).
+        return value - lr * m_hat / (v_hat + group["eps"] ** 2).sqrt()
+    if isinstance(optimizer, torch.optim.RMSprop):
+        alpha = group["alpha"]
+        state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * grad * grad
+        return value - lr * grad / (state["square_avg"] + group["eps"] ** 2).sqrt()
+    return value - lr * grad
+
+
+def _copy_state(optimizer: torch.optim.Optimizer, param: nn.Parameter) -> dict:
+    """Detached copies of the optimizer's running averages for ``param`` (zeros before its first step)."""
+    own = optimizer.state.get(param, {})
+    state = {"step": float(own["step"]) if "step" in own else 0.0}
+    for key in ("exp_avg", "exp_avg_sq", "square_avg"):
+        state[key] = own[key].detach().clone() if key in own else torch.zeros_like(param)
+    return state
+
+
+class UnrolledGANTrainer(GANTrainer):
+    """Unrolled GAN (Metz et al., 2017): the generator's loss is measured against the discriminator
+    as it will be ``unroll_steps`` updates from now.
+
+    Write ``theta_D^0`` for D's current weights and ``theta_D^(j+1) = theta_D^j - eta * grad L_D``
+    for the weights after one more update (here: D's own optimizer rule, Adam or RMSprop, started
+    from its current running averages). Each generator update minimises
+
+        ``L_G(theta_G, theta_D^k(theta_G))``
+
+    where ``theta_D^k`` is computed on a *copy* of D's weights with :func:`torch.func.functional_call`;
+    D itself is only updated by the ordinary discriminator steps (Metz et al., section 2.2). A generator
+    that piles its samples on one mode is penalised, because it "sees" D learning to reject that mode.
+
+    Two ways to differentiate (Metz et al., section 2.3):
+
+    - ``second_order=True`` (the paper's method): gradients flow through the k updates themselves,
+      i.e. through how D's future weights depend on G's samples. Costs about ``2k`` extra backward
+      passes per generator step.
+    - ``second_order=False`` (the cheap variant): the k updates are taken on detached samples and
+      G's gradient is that of ``L_G`` at the look-ahead weights ``theta_D^k``, with those weights held
+      fixed. Cheaper, but a weaker remedy.
+
+    The look-ahead updates use the discriminator loss of the chosen ``TrainConfig.loss`` and respect
+    ``clip_value``; a gradient penalty (``gp_weight``) is left out of the look-ahead.
+
+    Args:
+        generator, discriminator, real, config, device: as for :class:`~gancourse.train.GANTrainer`.
+        unroll_steps: k, the number of look-ahead discriminator updates (0 gives the ordinary trainer;
+            the paper uses 5 to 10 on the ring).
+        second_order: differentiate through the look-ahead updates.
+
+    Reference: Metz, Poole, Pfau and Sohl-Dickstein, "Unrolled generative adversarial networks",
+    ICLR 2017.
+
+    Explained in the chapter "Common problems".
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
+                 config: TrainConfig | None = None, device=None, *, unroll_steps: int = 5,
+                 second_order: bool = True):
+        if not isinstance(unroll_steps, int) or isinstance(unroll_steps, bool) or unroll_steps < 0:
+            raise ValueError(f"unroll_steps must be a non-negative int, got {unroll_steps!r}")
+        super().__init__(generator, discriminator, real, config, device)
+        self.unroll_steps = unroll_steps
+        self.second_order = bool(second_order)
+
+    def lookahead_parameters(self) -> dict[str, torch.Tensor]:
+        """D's weights after ``unroll_steps`` look-ahead updates, as a name -> tensor dict.
+
+        With ``second_order`` the result is a differentiable function of G's weights (through the fake
+        samples of each look-ahead update); otherwise the tensors are detached. D's own weights and
+        its optimizer's state are left untouched.
+        """
+        cfg, d = self.config, self.discriminator
+        named = dict(d.named_parameters())
+        params = {name: p.detach().clone().requires_grad_(True) for name, p in named.items()}
+        buffers = dict(d.named_buffers())
+        states = {name: _copy_state(self.opt_d, p) for name, p in named.items()}
+        for _ in range(self.unroll_steps):
+            real = self.real(cfg.batch_size, self.rng)
+            z = self.noise(cfg.batch_size)
+            if self.second_order:
+                fake = self.generator(z)
+            else:
+                with torch.no_grad():
+                    fake = self.generator(z)
+            real_out = functional_call(d, {**params, **buffers}, (real,))
+            fake_out = functional_call(d, {**params, **buffers}, (fake,))
+            d_loss = self.loss.d(real_out, fake_out)
+            grads = torch.autograd.grad(d_loss, list(params.values()), create_graph=self.second_order)
+            new = {}
+            for (name, value), grad in zip(params.items(), grads):
+                updated = _lookahead_update(self.opt_d, named[name], states[name], grad, value)
+                if cfg.clip_value is not None:
+                    updated = updated.clamp(-cfg.clip_value, cfg.clip_value)
+                new[name] = updated if self.second_order else updated.detach().requires_grad_(True)
+            params = new
+        return params
+
+    def generator_step(self) -> torch.Tensor:
+        """One G update against the look-ahead discriminator; D's own weights do not change."""
+        if self.unroll_steps == 0:
+            return super().generator_step()
+        d = self.discriminator
+        params = self.lookahead_parameters()
+        if not self.second_order:
+            params = {name: p.detach() for name, p in params.items()}
+        fake = self.generator(self.noise(self.config.batch_size))
+        fake_out = functional_call(d, {**params, **dict(d.named_buffers())}, (fake,))
+        loss = self.loss.g(fake_out)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_params = [p for p in self.generator.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, g_params, allow_unused=True)
+        for p, grad in zip(g_params, grads):
+            p.grad = grad
+        self.opt_g.step()
+        return loss.detach()
+
+
+# ---------------------------------------------------------------------------------------------
+# Instance noise: blur both distributions, less and less
+# ---------------------------------------------------------------------------------------------
+
+
+class InstanceNoise(nn.Module):
+    """Wrap a discriminator so that, in training mode, it sees its input plus Gaussian noise.
+
+    ``D_sigma(x) = D(x + sigma * eps)`` with ``eps ~ N(0, I)`` drawn afresh for every sample, real and
+    generated alike. Adding the same noise to both sets blurs the two distributions until they overlap,
+    so the optimal discriminator is no longer a step function and its gradient carries information
+    everywhere (Arjovsky & Bottou, 2017, section 3; Sønderby et al., 2017, section 3.1). ``sigma`` is
+    annealed linearly from ``sigma_start`` to 0 over ``anneal_steps`` training steps
+    (:meth:`set_step`), so the noise helps early and is gone at the end.
+
+    In eval mode (heatmaps, figures) D sees its input as it is.
+
+    Args:
+        discriminator: the wrapped network, ``(N, ...) -> (N,)``.
+        sigma_start: the noise standard deviation at step 0 (in data units).
+        anneal_steps: the step at which sigma reaches 0.
+        generator: a ``torch.Generator`` for the noise (the trainer passes its own, for repeatable runs).
+
+    References: Sønderby, Caballero, Theis, Shi and Huszár, "Amortised MAP inference for image
+    super-resolution", ICLR 2017 (instance noise); Arjovsky and Bottou, "Towards principled methods for
+    training generative adversarial networks", ICLR 2017.
+
+    Explained in the chapter "Common problems".
+    """
+
+    def __init__(self, discriminator: nn.Module, sigma_start: float, anneal_steps: int,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        if not sigma_start >= 0:
+            raise ValueError(f"sigma_start must be >= 0, got {sigma_start!r}")
+        if not isinstance(anneal_steps, int) or anneal_steps < 1:
+            raise ValueError(f"anneal_steps must be a positive int, got {anneal_steps!r}")
+        self.inner = discriminator
+        self.sigma_start = float(sigma_start)
+        self.anneal_steps = anneal_steps
+        self.generator = generator
+        self.sigma = self.sigma_start
+
+    def sigma_at(self, step: int) -> float:
+        """``sigma_start * max(0, 1 - step / anneal_steps)``: linear decay to 0."""
+        return self.sigma_start * max(0.0, 1.0 - step / self.anneal_steps)
+
+    def set_step(self, step: int) -> None:
+        """Set the current noise level for training step ``step``."""
+        self.sigma = self.sigma_at(step)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and self.sigma > 0:
+            noise = torch.randn(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+            x = x + self.sigma * noise
+        return self.inner(x)
+
+
+class InstanceNoiseTrainer(GANTrainer):
+    """A trainer whose discriminator sees annealed instance noise (see :class:`InstanceNoise`).
+
+    The discriminator passed in is wrapped, so ``trainer.discriminator`` is an :class:`InstanceNoise`
+    and ``trainer.discriminator.inner`` the original network. Before each training step the noise level
+    is set from the step counter: ``sigma = sigma_start * max(0, 1 - step / anneal_steps)``; both D's
+    updates and G's updates go through the noisy D. The noise is drawn from the trainer's own
+    random-number generator, so runs stay repeatable.
+
+    Args:
+        generator, discriminator, real, config, device: as for :class:`~gancourse.train.GANTrainer`.
+        sigma_start: noise standard deviation at step 0.
+        anneal_steps: steps over which the noise decays to 0.
+
+    Explained in the chapter "Common problems".
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
+                 config: TrainConfig | None = None, device=None, *, sigma_start: float = 0.5,
+                 anneal_steps: int = 1000):
+        super().__init__(generator, discriminator, real, config, device)
+        # The wrapper holds no parameters of its own: the optimiser built by GANTrainer still updates
+        # the very same tensors.
+        self.discriminator = InstanceNoise(self.discriminator, sigma_start, anneal_steps, generator=self.rng)
+
+    @property
+    def sigma(self) -> float:
+        """The noise level used by the most recent (or next) step."""
+        return self.discriminator.sigma
+
+    def train_step(self) -> None:
+        """Set the noise level for this step, then the usual k D updates and one G update."""
+        self.discriminator.set_step(self.step)
+        super().train_step()
+
+
+# ---------------------------------------------------------------------------------------------
+# Penalties on the discriminator: its gradients (R1) or its weights (L2)
+# ---------------------------------------------------------------------------------------------
+
+
+def r1_penalty(real_out: torch.Tensor, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The R1 penalty of Mescheder et al. (2018): ``gamma / 2 * E_x~data[ ||grad_x D(x)||^2 ]``.
+
+    ``real_out`` must be D's output on ``real``, computed with ``real.requires_grad_(True)``; the
+    gradient is taken with ``create_graph=True`` so that the penalty itself can be minimised. It pushes
+    D to be flat on the data, which damps the circling of the two players around their equilibrium.
+    For a linear discriminator ``D(x) = w . x + b`` the penalty is exactly ``gamma / 2 * ||w||^2``.
+
+    Reference: Mescheder, Geiger and Nowozin, "Which training methods for GANs do actually converge?",
+    ICML 2018, equation 9.
+
+    Explained in the chapter "Common problems".
+    """
+    if not real.requires_grad:
+        raise ValueError("real must have requires_grad=True before D is applied to it (real.requires_grad_(True))")
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    (grad,) = torch.autograd.grad(real_out.sum(), real, create_graph=True)
+    return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
+
+
+def weight_penalty(module: nn.Module, weight: float) -> torch.Tensor:
+    """An L2 penalty on a network's weight matrices: ``weight / 2 * sum_W ||W||_F^2``.
+
+    Only parameters with at least two dimensions (linear weights, convolution kernels) are penalised,
+    not biases or batch-norm scales. Small weights keep the discriminator smooth, so it cannot become
+    overconfident and its feedback cannot swing wildly between updates. Added to D's loss and
+    minimised by Adam, this is the classical coupled "L2 weight decay" with coefficient ``weight``.
+
+    Explained in the chapter "Common problems".
+    """
+    if weight < 0:
+        raise ValueError(f"weight must be >= 0, got {weight}")
+    matrices = [p for p in module.parameters() if p.dim() >= 2]
+    if not matrices:
+        raise ValueError("module has no weight matrix to penalise")
+    return 0.5 * weight * sum(p.pow(2).sum() for p in matrices)
+
+
+class PenalizedTrainer(GANTrainer):
+    """A trainer whose discriminator loss carries a penalty on D's gradients (R1), its weights (L2),
+    or both:
+
+        ``L_D' = L_D + r1_gamma / 2 * E_x[||grad_x D(x)||^2] + weight_decay / 2 * sum_W ||W||^2``.
+
+    Everything else is the ordinary discriminator step (the same batches, the same optional gradient
+    penalty and clipping, the same five statistics, with the penalty included in the loss reported).
+
+    Args:
+        generator, discriminator, real, config, device: as for :class:`~gancourse.train.GANTrainer`.
+        r1_gamma: weight gamma of :func:`r1_penalty` (Mescheder et al. use 0.1 to 10).
+        weight_decay: weight of :func:`weight_penalty`.
+
+    Explained in the chapter "Common problems".
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
+                 config: TrainConfig | None = None, device=None, *, r1_gamma: float = 0.0,
+                 weight_decay: float = 0.0):
+        if r1_gamma < 0 or weight_decay < 0:
+            raise ValueError(f"r1_gamma and weight_decay must be >= 0, got {r1_gamma} and {weight_decay}")
+        super().__init__(generator, discriminator, real, config, device)
+        self.r1_gamma = float(r1_gamma)
+        self.weight_decay = float(weight_decay)
+
+    def penalty(self, real: torch.Tensor, real_out: torch.Tensor) -> torch.Tensor:
+        """The extra term added to D's loss for this batch."""
+        total = real_out.new_zeros(())
+        if self.r1_gamma > 0:
+            total = total + r1_penalty(real_out, real, self.r1_gamma)
+        if self.weight_decay > 0:
+            total = total + weight_penalty(self.discriminator, self.weight_decay)
+        return total
+
+    def discriminator_step(self) -> torch.Tensor:
+        """One D update on a real and a fake batch, with the penalty added to D's loss."""
+        cfg, d = self.config, self.discriminator
+        real = self.real(cfg.batch_size, self.rng).detach()
+        if self.r1_gamma > 0:
+            real.requires_grad_(True)
+        with torch.no_grad():
+            fake = self.generator(self.noise(cfg.batch_size))
+        real_out, fake_out = d(real), d(fake)
+        loss = self.loss.d(real_out, fake_out) + self.penalty(real, real_out)
+        if cfg.gp_weight > 0:
+            loss = loss + cfg.gp_weight * gradient_penalty(d, real.detach(), fake, self.rng)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        if cfg.clip_value is not None:
+            clip_weights(d, cfg.clip_value)
+        return _d_statistics(self, loss, real_out, fake_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extension beyond the course: packing (PacGAN)
+# ---------------------------------------------------------------------------------------------
+
+
+class PackedDiscriminator(nn.Module):
+    """PacGAN's packing (Lin et al., 2018): D judges ``pack`` samples at once, concatenated.
+
+    A batch of ``N`` samples ``(N, d)`` becomes ``N / pack`` packed samples ``(N / pack, pack * d)``
+    (images ``(N, C, H, W)`` become ``(N / pack, pack * C, H, W)``: the samples are stacked along the
+    channels), and the wrapped network gives one logit per pack. All samples in a pack come from the
+    same source, real or generated, and are independent. A generator that repeats itself is easy to
+    catch when D sees several of its samples side by side, so packing penalises mode collapse.
+
+    The wrapped network must accept the packed width (for an MLP: ``in_dim = pack * d``) and every
+    batch size must be a multiple of ``pack``. With a gradient penalty, the norm is taken per sample
+    rather than per pack.
+
+    Reference: Lin, Khetan, Fanti and Oh, "PacGAN: The power of two samples in generative adversarial
+    networks", NeurIPS 2018.
+
+    Explained in the chapter "Common problems" (as an extension beyond the course).
+    """
+
+    def __init__(self, discriminator: nn.Module, pack: int):
+        super().__init__()
+        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+            raise ValueError(f"pack must be a positive int, got {pack!r}")
+        self.inner = discriminator
+        self.pack = pack
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if n % self.pack:
+            raise ValueError(f"PackedDiscriminator(pack={self.pack}) needs a batch size that is a multiple of "
+                             f"{self.pack}, got {n} samples")
+        packed = x.reshape(n // self.pack, self.pack * x.shape[1], *x.shape[2:])  # (N/pack, pack*d, ...)
+        return self.inner(packed)  # (N/pack,)
+
+
+class AveragedGeneratorTrainer(GANTrainer):
+    """Sample from a running average of the generator's weights (an extension beyond the course).
+
+    After every training step the trainer updates an exponential moving average (EMA) of G's weights,
+
+        ``theta_avg <- beta * theta_avg + (1 - beta) * theta_G``,
+
+    and :meth:`sample` (hence snapshots and figures) uses a copy of G that carries ``theta_avg``.
+    Training itself is unchanged: D still plays against the live generator. When the two players
+    circle around an equilibrium instead of settling, the average of their positions lies much closer
+    to it than any single iterate; for a GAN this removes the jitter that a constant learning rate
+    leaves in the samples.
+
+    Args:
+        generator, discriminator, real, config, device: as for :class:`~gancourse.train.GANTrainer`.
+        ema_decay: beta, between 0 and 1; the average spans about ``1 / (1 - beta)`` steps.
+
+    Reference: Yazıcı, Foo, Winkler, Yap, Piliouras and Chandrasekhar, "The unusual effectiveness of
+    averaging in GAN training", ICLR 2019.
+
+    Explained in the chapter "Common problems" (as an extension beyond the course).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
+                 config: TrainConfig | None = None, device=None, *, ema_decay: float = 0.999):
+        if not 0 <= ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        super().__init__(generator, discriminator, real, config, device)
+        self.ema_decay = float(ema_decay)
+        self.averaged_generator = copy.deepcopy(self.generator).requires_grad_(False)
+
+    @torch.no_grad()
+    def update_average(self) -> None:
+        """Move the averaged weights towards the live ones; copy buffers (e.g. batch-norm statistics)."""
+        live = list(self.generator.parameters())
+        avg = list(self.averaged_generator.parameters())
+        torch._foreach_lerp_(avg, live, 1.0 - self.ema_decay)
+        for b_avg, b_live in zip(self.averaged_generator.buffers(), self.generator.buffers()):
+            b_avg.copy_(b_live)
+
+    def train_step(self) -> None:
+        """The usual k D updates and one G update, then one update of the average."""
+        super().train_step()
+        self.update_average()
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Generate samples from the averaged generator, in eval mode, without gradients."""
+        z = noise if noise is not None else self.noise(n if n is not None else self.config.n_fixed)
+        self.averaged_generator.eval()
+        return self.averaged_generator(z.to(self.device))
+
+    def state_dict(self) -> dict:
+        """The training state of :class:`~gancourse.train.GANTrainer` plus the averaged generator."""
+        state = super().state_dict()
+        state["averaged_generator"] = self.averaged_generator.state_dict()
+        return state
+
+    def load(self, path) -> "AveragedGeneratorTrainer":
+        """Restore a checkpoint written by :meth:`save`, averaged generator included."""
+        super().load(path)
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        self.averaged_generator.load_state_dict(state["averaged_generator"])
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics
+# ---------------------------------------------------------------------------------------------
+
+
+def generator_gradient_norm(trainer: GANTrainer, n: int = 512, seed: int = 0,
+                            loss: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """The size of the generator's gradient, ``||grad_theta_G L_G||_2``, on a fresh noise batch.
+
+    Nothing is updated and the trainer's random-number generator is not used (the noise comes from
+    ``seed``), so measuring does not change the run. ``loss`` is a generator loss of the fake logits
+    (default: the trainer's own, ``trainer.loss.g``); pass e.g.
+    :func:`gancourse.losses.g_minimax_loss` to see what another loss would give against the same D.
+    A norm that falls towards 0 while the samples are still poor is the symptom of vanishing gradients.
+
+    Explained in the chapter "Common problems".
+    """
+    g, d = trainer.generator, trainer.discriminator
+    rng = torch.Generator(device=trainer.device).manual_seed(seed)
+    z = sample_noise(n, trainer.config.latent_dim, trainer.config.noise, rng)
+    params = [p for p in g.parameters() if p.requires_grad]
+    d.requires_grad_(False)
+    try:
+        value = (loss or trainer.loss.g)(d(g(z)))
+        grads = torch.autograd.grad(value, params, allow_unused=True)
+    finally:
+        d.requires_grad_(True)
+    return math.sqrt(sum(float(gr.pow(2).sum()) for gr in grads if gr is not None))
+
+
+@torch.no_grad()
+def mode_occupancy(snapshots: Mapping[int, torch.Tensor], mixture, n_sigmas: float = 3.0) -> tuple[list[int], torch.Tensor]:
+    """For each snapshot, the share of its samples that land on each mode.
+
+    A sample lands on mode k when k is its nearest mode and it lies within ``n_sigmas`` standard
+    deviations of it (with the default 3, these are the high-quality samples of
+    :func:`gancourse.metrics.mode_metrics`; a wider radius also counts rough samples near a mode).
+    Returns ``(steps, shares)`` where ``shares`` has shape ``(K, len(steps))``. Drawn as an image (modes
+    down, steps across), a healthy generator gives an even band, and a collapsed one a few bright cells
+    per column, which wander from mode to mode over training.
+
+    Explained in the chapter "Common problems".
+    """
+    from gancourse.metrics import mode_metrics
+
+    steps = sorted(snapshots)
+    if not steps:
+        raise ValueError("snapshots is empty: train with snapshot_every set")
+    columns = []
+    for step in steps:
+        samples = snapshots[step]
+        m = mode_metrics(samples, mixture, n_sigmas=n_sigmas)
+        columns.append(m.counts.double() / samples.shape[0])
+    return steps, torch.stack(columns, dim=1)  # (K, T)
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring a remedy on a 2-D mixture: one recipe, one seed, one score
+# ---------------------------------------------------------------------------------------------
+
+
+def set_learning_rates(trainer: GANTrainer, factor: float) -> None:
+    """Set both optimisers' learning rates to ``factor`` times the ones in ``trainer.config``.
+
+    Lowering the learning rate late in training (a step schedule) removes most of the jitter that a
+    constant rate leaves in the generator's samples.
+
+    Explained in the chapter "Common problems".
+    """
+    if not factor > 0:
+        raise ValueError(f"factor must be positive, got {factor}")
+    for optimizer, base in ((trainer.opt_g, trainer.config.lr_g), (trainer.opt_d, trainer.config.lr_d)):
+        for group in optimizer.param_groups:
+            group["lr"] = base * factor
+
+
+@dataclass(frozen=True)
+class MixtureRecipe:
+    """Everything that defines one way of training an MLP GAN on a 2-D mixture of Gaussians.
+
+    Attributes:
+        name: the label used in tables.
+        trainer: the trainer class, :class:`~gancourse.train.GANTrainer` or one of the remedies here.
+        trainer_kwargs: keyword arguments of the remedy (e.g. ``{"unroll_steps": 5}``).
+        loss, latent_dim, batch_size, lr_g, lr_d, betas, d_steps, gp_weight, clip_value, optimizer,
+            noise: the :class:`~gancourse.train.TrainConfig` fields.
+        g_hidden, d_hidden: hidden-layer widths of :class:`~gancourse.models.MLPGenerator` and
+            :class:`~gancourse.models.MLPDiscriminator`.
+        pack: PacGAN packing degree (1 = no packing; see :class:`PackedDiscriminator`).
+        schedule: ``((fraction, factor), ...)``: train the first ``fraction`` of the steps at ``factor``
+            times the learning rates, then the next fraction at the next factor; fractions sum to 1.
+
+    Explained in the chapter "Common problems".
+    """
+
+    name: str
+    trainer: type = GANTrainer
+    trainer_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    loss: str = "nonsaturating"
+    latent_dim: int = 2
+    batch_size: int = 256
+    lr_g: float = 1e-3
+    lr_d: float = 1e-3
+    betas: tuple[float, float] = (0.5, 0.999)
+    d_steps: int = 1
+    gp_weight: float = 0.0
+    clip_value: float | None = None
+    optimizer: str = "adam"
+    noise: str = "normal"
+    g_hidden: tuple[int, ...] = (128, 128)
+    d_hidden: tuple[int, ...] = (128, 128)
+    pack: int = 1
+    schedule: tuple[tuple[float, float], ...] = ((1.0, 1.0),)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.trainer, type) or not issubclass(self.trainer, GANTrainer):
+            raise ValueError(f"trainer must be GANTrainer or a subclass of it, got {self.trainer!r}")
+        fractions = [f for f, _ in self.schedule]
+        if not self.schedule or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+            raise ValueError(f"schedule fractions must be positive and sum to 1, got {fractions}")
+        if any(factor <= 0 for _, factor in self.schedule):
+            raise ValueError(f"schedule factors must be positive, got {[f for _, f in self.schedule]}")
+        if not isinstance(self.pack, int) or self.pack < 1 or self.batch_size % self.pack:
+            raise ValueError(f"pack must be a positive int dividing batch_size ({self.batch_size}), got {self.pack!r}")
+
+    def build(self, mixture, seed: int, device=None) -> GANTrainer:
+        """Fresh networks (initialised from ``seed``) and a trainer for ``mixture``."""
+        torch.manual_seed(seed)
+        dim = mixture.dim
+        generator = MLPGenerator(self.latent_dim, dim, self.g_hidden)
+        discriminator: nn.Module = MLPDiscriminator(dim * self.pack, self.d_hidden)
+        if self.pack > 1:
+            discriminator = PackedDiscriminator(discriminator, self.pack)
+        config = TrainConfig(latent_dim=self.latent_dim, batch_size=self.batch_size, loss=self.loss,
+                             d_steps=self.d_steps, lr_g=self.lr_g, lr_d=self.lr_d, betas=self.betas,
+                             optimizer=self.optimizer, clip_value=self.clip_value, gp_weight=self.gp_weight,
+                             noise=self.noise, seed=seed, log_every=100, n_fixed=500)
+        return self.trainer(generator, discriminator, mixture, config, device, **dict(self.trainer_kwargs))
+
+    def phase_steps(self, steps: int) -> list[tuple[int, float]]:
+        """Split ``steps`` into the schedule's phases: ``[(steps_in_phase, factor), ...]``."""
+        bounds = [round(steps * sum(f for f, _ in self.schedule[: i + 1])) for i in range(len(self.schedule))]
+        starts = [0] + bounds[:-1]
+        return [(end - start, factor) for start, end, (_, factor) in zip(starts, bounds, self.schedule)]
+
+
+@dataclass(frozen=True, eq=False)
+class RecipeResult:
+    """One trained recipe: the trainer, its scores on fresh samples, and the training time.
+
+    Attributes:
+        trainer: the trained :class:`~gancourse.train.GANTrainer` (or subclass).
+        metrics: :class:`gancourse.metrics.ModeMetrics` of ``n_samples`` samples drawn in eval mode.
+        samples: those samples, on the CPU.
+        seconds: wall-clock training time; ``cpu_seconds``: CPU time of this process while training.
+
+    Explained in the chapter "Common problems".
+    """
+
+    trainer: GANTrainer
+    metrics: Any
+    samples: torch.Tensor
+    seconds: float
+    cpu_seconds: float
+
+
+def train_recipe(recipe: MixtureRecipe, mixture, steps: int, seed: int, *, n_samples: int = 2500,
+                 device=None, snapshot_every: int | None = None) -> RecipeResult:
+    """Train ``recipe`` on ``mixture`` for ``steps`` steps from ``seed`` and score it.
+
+    The learning rates follow ``recipe.schedule``; afterwards ``n_samples`` samples are drawn in eval mode
+    from noise seeded by ``seed`` and scored with :func:`gancourse.metrics.mode_metrics` (modes captured,
+    share of high-quality samples, reverse KL), as in the PacGAN and VEEGAN papers (2,500 samples).
+
+    Explained in the chapter "Common problems".
+    """
+    from gancourse.metrics import mode_metrics
+
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    trainer = recipe.build(mixture, seed, device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for phase, factor in recipe.phase_steps(steps):
+        set_learning_rates(trainer, factor)
+        trainer.train(phase, snapshot_every=snapshot_every, progress=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    rng = torch.Generator(device=trainer.device).manual_seed(10_000 + seed)
+    z = sample_noise(n_samples, recipe.latent_dim, recipe.noise, rng)
+    samples = trainer.sample(noise=z).cpu()
+    return RecipeResult(trainer, mode_metrics(samples, mixture), samples, wall, cpu)
+
+
+#: The learning-rate schedule of the best recipes: 60% of the steps at the base rates, 30% at a fifth
+#: of them, the last 10% at a twentieth.
+STEP_DECAY = ((0.6, 1.0), (0.3, 0.2), (0.1, 0.05))
+
+#: The best recipe this course found for each 2-D mixture, with its number of training steps; trained
+#: over 10 seeds by ``benchmarks/mode_collapse.py`` and over fewer in the chapter "Common problems".
+BEST_MIXTURE_RECIPES: dict[str, tuple[MixtureRecipe, int]] = {
+    "ring": (MixtureRecipe("Best recipe (ring)", batch_size=512, schedule=STEP_DECAY), 6000),
+    "grid": (MixtureRecipe("Best recipe (grid)", batch_size=512, lr_d=4e-3, schedule=STEP_DECAY), 7000),
+}
