@@ -32,11 +32,14 @@ QUICK_HTML := $(QUICK_OUT)/_build/html
 # nbval: generous per-cell timeout (a full-size training cell takes minutes; quick ones seconds).
 NBVAL_CELL_TIMEOUT ?= 900
 
-.PHONY: help venv book test test-unit test-notebooks test-build test-browser lab clean
+.PHONY: help venv book test test-unit test-notebooks test-build test-browser bench bench-modes bench-book lab clean
 
 help:
 	@echo "make book    build the full book (every notebook executed at full size) into $(BOOK_HTML)"
 	@echo "make test    quick mode: unit tests, nbval on every notebook, book build with -W, browser tests"
+	@echo "make bench   throughput and time-to-quality benchmarks against a baseline loop (benchmarks/results/)"
+	@echo "make bench-modes  the 10-seed mode-collapse table of the best recipes on the ring and the grid"
+	@echo "make bench-book   execution time of every notebook, quick and full (long)"
 	@echo "make lab     JupyterLab on book/ from the project's virtual environment"
 	@echo "make venv    only create/update the virtual environment $(VENV)"
 	@echo "make clean   remove _build/"
@@ -117,6 +120,20 @@ test-browser: $(STAMP)
 	rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "==> [4/4] no test is marked 'browser': nothing to run"; rc=0; fi; \
 	exit $$rc
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (see benchmarks/README.md). Each writes a JSON and a Markdown table, with a description
+# of the machine, to benchmarks/results/. BENCH_ARGS passes options on, e.g. BENCH_ARGS="--threads 1".
+BENCH_ARGS ?=
+
+bench: $(STAMP)
+	@unset GANCOURSE_QUICK; python benchmarks/run.py $(BENCH_ARGS)
+
+bench-modes: $(STAMP)
+	@unset GANCOURSE_QUICK; python benchmarks/mode_collapse.py $(BENCH_ARGS)
+
+bench-book: $(STAMP)
+	@unset GANCOURSE_QUICK; python benchmarks/book_times.py $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------------------------------
 # Writing chapters

@@ -67,17 +67,6 @@ __all__ = [
 ]
 
 
-def _d_statistics(trainer: GANTrainer, loss: torch.Tensor, real_out: torch.Tensor,
-                  fake_out: torch.Tensor) -> torch.Tensor:
-    """The five numbers ``GANTrainer.discriminator_step`` returns: loss, accuracy on real and on fake,
-    and the mean output on real and on fake (probabilities for the classifier losses)."""
-    real_out, fake_out = real_out.detach(), fake_out.detach()
-    t = trainer.loss.threshold
-    mean_of = torch.sigmoid if trainer.loss.outputs_probability else (lambda v: v)
-    return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
-                        mean_of(real_out).mean(), mean_of(fake_out).mean()])
-
-
 # ---------------------------------------------------------------------------------------------
 # Unrolled GAN: the generator looks k discriminator steps ahead
 # ---------------------------------------------------------------------------------------------
@@ -410,7 +399,7 @@ class PenalizedTrainer(GANTrainer):
         self.opt_d.step()
         if cfg.clip_value is not None:
             clip_weights(d, cfg.clip_value)
-        return _d_statistics(self, loss, real_out, fake_out)
+        return self.d_statistics(loss, real_out, fake_out)
 
 
 # ---------------------------------------------------------------------------------------------

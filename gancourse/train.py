@@ -293,7 +293,7 @@ class GANTrainer:
         self.opt_d.step()
         if cfg.clip_value is not None:
             clip_weights(self.discriminator, cfg.clip_value)
-        return self._d_statistics(loss, real_out.detach(), fake_out.detach())
+        return self.d_statistics(loss, real_out, fake_out)
 
     def generator_step(self) -> torch.Tensor:
         """One G update: the gradient flows back through D into G, but D's weights are frozen."""
@@ -319,8 +319,15 @@ class GANTrainer:
         if len(self._pending) >= self.config.log_every:
             self.flush()
 
-    def _d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-        """The five numbers a D update reports: loss, accuracy on real and on fake, mean D(x) and D(G(z))."""
+    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+        """The five numbers a D update reports, as one tensor (no host synchronisation).
+
+        They are D's loss, its accuracy on the real and on the fake batch, and the mean output on each
+        (``D(x)`` and ``D(G(z))`` as probabilities for the classifier losses, raw scores for a critic).
+        Overrides of :meth:`discriminator_step` return this, so that every trainer records the same
+        history.
+        """
+        real_out, fake_out = real_out.detach(), fake_out.detach()
         t = self.loss.threshold
         mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
         return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
