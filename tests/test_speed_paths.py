@@ -112,7 +112,7 @@ def test_bf16_stays_close_to_fp32(bf16_everywhere):
 
 def test_bf16_falls_back_to_fp32_with_a_warning(monkeypatch):
     monkeypatch.setattr(train_module, "bf16_supported", lambda device: False)
-    with pytest.warns(RuntimeWarning, match="no native bfloat16 arithmetic: training in fp32"):
+    with pytest.warns(RuntimeWarning, match="no bfloat16 matrix hardware .*: training in fp32"):
         fallback = mlp_trainer(precision="bf16")
     assert fallback.precision == "fp32"
     plain = mlp_trainer()
@@ -125,7 +125,10 @@ def test_bf16_falls_back_to_fp32_with_a_warning(monkeypatch):
 def test_bf16_detection_reads_the_processor_flags(monkeypatch):
     monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"sse2", "avx2"}))
     assert not bf16_supported("cpu")
+    # AVX512-BF16 without AMX: measured slower than fp32, so the trainer keeps fp32.
     monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    assert not bf16_supported("cpu")
+    monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16", "amx_bf16", "amx_tile"}))
     assert bf16_supported("cpu")
     monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"fp", "asimd", "bf16"}))  # ARM
     assert bf16_supported(torch.device("cpu"))
