@@ -707,6 +707,6 @@ STEP_DECAY = ((0.6, 1.0), (0.3, 0.2), (0.1, 0.05))
 #: The best recipe this course found for each 2-D mixture, with its number of training steps; trained
 #: over 10 seeds by ``benchmarks/mode_collapse.py`` and over fewer in the chapter "Common problems".
 BEST_MIXTURE_RECIPES: dict[str, tuple[MixtureRecipe, int]] = {
-    "ring": (MixtureRecipe("Best recipe (ring)", batch_size=512, schedule=STEP_DECAY), 6000),
+    "ring": (MixtureRecipe("Best recipe (ring)", batch_size=512, lr_d=4e-3, schedule=STEP_DECAY), 8000),
     "grid": (MixtureRecipe("Best recipe (grid)", batch_size=512, lr_d=4e-3, schedule=STEP_DECAY), 7000),
 }
