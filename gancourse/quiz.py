@@ -924,14 +924,25 @@ class Quiz:
             display(self.mimebundle(), raw=True)
 
 
-def quiz(chapter: str | Path | Bank) -> Quiz:
+def quiz(chapter: str | Path | Bank, questions: Iterable[str] | None = None) -> Quiz:
     """Show a chapter's questions: ``quiz("gan_anatomy")`` as the last line of a notebook cell.
 
     In JupyterLab and Colab it becomes a live ipywidgets quiz; in the static book, an HTML quiz that
     grades in the browser. ``chapter`` is a bank key (see :func:`available_banks`), a path to a
-    ``.json`` bank, or a :class:`Bank`.
+    ``.json`` bank, or a :class:`Bank`. ``questions`` picks some of the bank's questions by id, in the
+    order given (for two chapters that share one bank); an id the bank lacks is an error.
 
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
     bank = chapter if isinstance(chapter, Bank) else load_bank(chapter)
+    if questions is not None:
+        if isinstance(questions, str):
+            raise TypeError(f"questions must be a list of question ids, not the single string {questions!r}")
+        wanted = list(questions)
+        unknown = [qid for qid in wanted if qid not in {q.id for q in bank.questions}]
+        if unknown or not wanted:
+            raise ValueError(f"questions must name questions of the bank {bank.key!r}: unknown ids {unknown}, "
+                             f"known ids {[q.id for q in bank.questions]}" if unknown else
+                             f"questions is empty: name at least one question of the bank {bank.key!r}")
+        bank = Bank(bank.key, bank.title, tuple(bank.question(qid) for qid in wanted))
     return Quiz(bank)

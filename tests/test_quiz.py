@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gancourse import quiz as Q
-from gancourse.quiz import Feedback, QuizBankError, Score, bank_from_dict, grade, load_bank, parse_number
+from gancourse.quiz import Feedback, QuizBankError, Score, bank_from_dict, grade, load_bank, parse_number, quiz
 
 # A small bank with one question of each kind, used by most tests below.
 SAMPLE = {
@@ -437,3 +437,18 @@ def test_chapter_notebook_is_committed_clean():
 def test_dom_id_must_be_plain():
     with pytest.raises(ValueError, match="dom_id"):
         Q.quiz("gan_anatomy").to_html(dom_id='x"><script>')
+
+
+def test_quiz_can_show_some_questions_of_a_bank_in_the_order_given():
+    """Two chapters share the "variations" bank; each shows its own questions, and a wrong id is an error."""
+    bank = load_bank("variations")
+    ids = [q.id for q in bank.questions]
+    shown = quiz("variations", questions=[ids[2], ids[0]])
+    assert [q.id for q in shown.bank.questions] == [ids[2], ids[0]]
+    assert shown.bank.key == "variations" and len(quiz("variations").bank) == len(ids)
+    with pytest.raises(ValueError, match="unknown ids \\['no-such-question'\\]"):
+        quiz("variations", questions=[ids[0], "no-such-question"])
+    with pytest.raises(ValueError, match="questions is empty"):
+        quiz("variations", questions=[])
+    with pytest.raises(TypeError, match="list of question ids"):
+        quiz("variations", questions=ids[0])

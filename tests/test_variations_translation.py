@@ -131,6 +131,15 @@ def test_fit_supervised_lowers_the_reconstruction_loss_and_translate_is_eval_mod
         fit_supervised(net, x[:3], x[:4], 1, device="cpu")
 
 
+def test_fit_supervised_shows_a_progress_bar_only_when_asked(capsys):
+    """Like GANTrainer.train, the baseline's loop shows a tqdm bar by default and none with progress=False."""
+    x = strokes(8)
+    fit_supervised(UNet(1, 1, width=4), silhouettes(x), x, 3, batch_size=4, device="cpu", progress=False)
+    assert "reconstruction loss only" not in capsys.readouterr().err
+    fit_supervised(UNet(1, 1, width=4), silhouettes(x), x, 3, batch_size=4, device="cpu")
+    assert "reconstruction loss only" in capsys.readouterr().err
+
+
 # -- pix2pix -------------------------------------------------------------------------------------
 
 def test_silhouettes_cover_the_ink_in_blocks():

@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from gancourse.config import device as default_device
 from gancourse.models import dcgan_init
@@ -241,13 +242,15 @@ def translate(generator: nn.Module, inputs: torch.Tensor, batch_size: int = 500)
 
 def fit_supervised(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, steps: int, *,
                    loss: str | Callable = "l1", batch_size: int = 64, lr: float = 2e-4,
-                   betas: tuple[float, float] = (0.5, 0.999), seed: int = 0, device=None) -> list[float]:
+                   betas: tuple[float, float] = (0.5, 0.999), seed: int = 0, device=None,
+                   progress: bool = True) -> list[float]:
     """Train ``generator`` to map ``inputs`` to ``targets`` with a reconstruction loss alone: no discriminator.
 
     This is the baseline every variation is compared with: the same network, optimiser, batch size and
     number of generator updates as the GAN, with the adversarial term removed. Each step draws a
     random batch of pairs (with the trainer's seeded generator) and takes one Adam step on
     ``loss(generator(x), y)``. Returns the loss of every step (copied to the host once, at the end).
+    ``progress`` shows a tqdm progress bar, as :meth:`gancourse.train.GANTrainer.train` does.
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
@@ -263,7 +266,7 @@ def fit_supervised(generator: nn.Module, inputs: torch.Tensor, targets: torch.Te
     opt = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
     rng = torch.Generator(device=dev).manual_seed(seed)
     losses = []
-    for _ in range(steps):
+    for _ in tqdm(range(steps), disable=not progress, desc="training (reconstruction loss only)", leave=False):
         idx = torch.randint(inputs.shape[0], (batch_size,), generator=rng, device=dev)
         value = criterion(generator(inputs[idx]), targets[idx])
         opt.zero_grad(set_to_none=True)
