@@ -204,14 +204,6 @@ class TranslationTrainer(GANTrainer):
         self._pending_extra = []
         return self
 
-    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-        """The five numbers recorded after a D step: loss, accuracy on real, on fake, mean D(real), D(fake)."""
-        real_out, fake_out = real_out.detach(), fake_out.detach()
-        t = self.loss.threshold
-        mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
-        return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
-                            mean_of(real_out).mean(), mean_of(fake_out).mean()])
-
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
         """Translate a batch of inputs in eval mode: ``noise`` if given (input images, despite the
