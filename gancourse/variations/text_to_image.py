@@ -143,7 +143,9 @@ class BagOfWordsEncoder(nn.Module):
     """A sentence encoder: the sum of one learned vector per word, ``e(s) = sum_w count_w(s) v_w``.
 
     Input: bags of words from :func:`encode`, ``(N, vocab_size)``; output: ``(N, embed_dim)``. It is
-    ``nn.EmbeddingBag(mode="sum")`` written as a matrix product. Pass it as the ``condition`` of
+    ``nn.EmbeddingBag(mode="sum")`` written as a matrix product, initialised the same way: every word
+    vector starts as ``v_w ~ N(0, I)``, like the label vectors of ``nn.Embedding``, so that a caption
+    enters the networks as strongly as a label does. Pass it as the ``condition`` of
     :class:`gancourse.variations.conditional.ConditionalGenerator` and ``ConditionalDiscriminator``.
 
     Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
@@ -153,6 +155,9 @@ class BagOfWordsEncoder(nn.Module):
         super().__init__()
         self.vocab_size, self.embed_dim = vocab_size, embed_dim
         self.words = nn.Linear(vocab_size, embed_dim, bias=False)  # column w is the vector of word w
+        # nn.Linear would start the vectors at U(+-1/sqrt(vocab_size)), about 4x smaller than the N(0, 1)
+        # of nn.EmbeddingBag and nn.Embedding: the caption would then barely move G and D at first.
+        nn.init.normal_(self.words.weight)
 
     def forward(self, bags: torch.Tensor) -> torch.Tensor:
         if not isinstance(bags, torch.Tensor) or bags.dim() != 2 or bags.shape[1] != self.vocab_size:
