@@ -171,7 +171,7 @@ class ConditionalGANTrainer(GANTrainer):
         self.opt_d.step()
         if cfg.clip_value is not None:
             clip_weights(d, cfg.clip_value)
-        return self._d_statistics(loss, real_out.detach(), fake_out.detach())
+        return self.d_statistics(loss, real_out, fake_out)
 
     def generator_step(self) -> torch.Tensor:
         """One G update for conditions drawn from the data; gradients pass through D, D stays frozen."""
@@ -186,13 +186,6 @@ class ConditionalGANTrainer(GANTrainer):
         finally:
             self.discriminator.requires_grad_(True)
         return loss.detach()
-
-    def _d_statistics(self, loss, real_out, fake_out) -> torch.Tensor:
-        """The five numbers the base trainer records after a D step (loss, accuracies, mean outputs)."""
-        t = self.loss.threshold
-        mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
-        return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
-                            mean_of(real_out).mean(), mean_of(fake_out).mean()])
 
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None,
