@@ -201,6 +201,7 @@ def _circles(n: int, generator, dev) -> torch.Tensor:
 
 
 _SHAPES: dict[str, Callable] = {"moons": _moons, "spiral": _spiral, "circles": _circles}
+#: The names :func:`toy_2d` accepts: the two mixtures of the benchmarks and three other 2-D shapes.
 TOY_2D_NAMES = ("ring", "grid", "moons", "spiral", "circles")
 
 
@@ -232,12 +233,17 @@ def to_unit_range(x: torch.Tensor, max_value: float) -> torch.Tensor:
     """Scale pixel values from ``[0, max_value]`` to ``[-1, 1]``: ``2 x / max_value - 1``.
 
     The generators end in ``tanh``, so real images live in the same range.
+
+    Explained in the chapter "Welcome".
     """
     return torch.as_tensor(x, dtype=torch.float32) * (2.0 / max_value) - 1.0
 
 
 def from_unit_range(x: torch.Tensor) -> torch.Tensor:
-    """Map images from ``[-1, 1]`` back to ``[0, 1]`` for display, clamping stray values."""
+    """Map images from ``[-1, 1]`` back to ``[0, 1]`` for display, clamping stray values.
+
+    Explained in the chapter "Welcome".
+    """
     return ((x + 1) / 2).clamp(0, 1)
 
 

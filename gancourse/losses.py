@@ -178,6 +178,8 @@ class GANLoss:
     classifier losses, False for critics whose scores are just numbers). ``threshold`` is the output
     above which D calls a sample real, used to report D's accuracy (for a Wasserstein critic the sign
     of a score means little, so its "accuracy" is only a rough guide).
+
+    Explained in the chapter "Loss functions".
     """
 
     name: str

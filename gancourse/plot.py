@@ -23,8 +23,10 @@ __all__ = ["OKABE_ITO", "REAL_COLOR", "FAKE_COLOR", "make_grid", "image_grid", "
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
-REAL_COLOR = "#0072B2"  # blue: real data
-FAKE_COLOR = "#D55E00"  # vermilion: generated data
+#: The colour of real data in every figure of the book (Okabe-Ito blue).
+REAL_COLOR = "#0072B2"
+#: The colour of generated data in every figure of the book (Okabe-Ito vermilion).
+FAKE_COLOR = "#D55E00"
 
 
 def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
