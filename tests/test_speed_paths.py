@@ -6,6 +6,7 @@ bf16's 8-bit mantissa for autocast), and a longer run reaches the same quality. 
 forced on wherever the tests run, so machines without bf16 hardware test it too (slowly, emulated).
 """
 
+import io
 from collections import Counter
 
 import pytest
@@ -231,3 +232,31 @@ def test_bf16_detection_on_gpus(monkeypatch):
     assert bf16_supported("cuda:0")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert not bf16_supported("cuda")
+
+
+def test_the_benchmark_counts_the_arithmetic_of_each_loop(monkeypatch):
+    """The FLOPs per step of ``benchmarks/throughput.py``, against a count by hand.
+
+    G is 2 -> 16 -> 2 and D is 2 -> 16 -> 1, batch B = 32; a linear layer costs 2*B*in*out forward,
+    as much again for its weight gradient and again for its input gradient. Per batch:
+    G forward f_G = 4096, D forward f_D = 3072, first layers 2048 each (no input gradient there).
+    The trainer: D step f_G + 2 f_D + 2 (2 f_D - 2048); G step f_G + f_D + f_D (D frozen: input
+    gradients only) + (2 f_G - 2048): 34,816 in all. The baseline generates once, updates D on the
+    real and on the detached fake half, then backpropagates through D unfrozen: 33,792.
+    """
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import baseline
+    import throughput
+
+    torch.manual_seed(0)
+    trainer = GANTrainer(MLPGenerator(2, 2, (16,)), MLPDiscriminator(2, (16,)), data.ring(),
+                         TrainConfig(latent_dim=2, batch_size=32), device="cpu", distributed=False)
+    loop = baseline.BaselineLoop(MLPGenerator(2, 2, (16,)), MLPDiscriminator(2, (16,)),
+                                 data.ring().sample(100, torch.Generator().manual_seed(0)), latent_dim=2,
+                                 batch_size=32, log=io.StringIO())
+    assert throughput.step_flops(lambda s: trainer.train(s, progress=False)) == 34_816
+    assert throughput.step_flops(loop.train) == 33_792
+    assert trainer.step == 1 and loop.step == 1  # the count ran a real step
+    assert throughput.matmul_rate(n=128, reps=2) > 0
