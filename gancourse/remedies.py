@@ -35,13 +35,18 @@ from __future__ import annotations
 
 import copy
 import math
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
 from torch.func import functional_call
+from tqdm.auto import tqdm
 
 from gancourse.losses import clip_weights, gradient_penalty
 from gancourse.models import MLPDiscriminator, MLPGenerator
@@ -61,6 +66,7 @@ __all__ = [
     "MixtureRecipe",
     "RecipeResult",
     "train_recipe",
+    "train_recipes",
     "set_learning_rates",
     "STEP_DECAY",
     "BEST_MIXTURE_RECIPES",
@@ -698,6 +704,80 @@ def train_recipe(recipe: MixtureRecipe, mixture, steps: int, seed: int, *, n_sam
     z = sample_noise(n_samples, recipe.latent_dim, recipe.noise, rng)
     samples = trainer.sample(noise=z).cpu()
     return RecipeResult(trainer, mode_metrics(samples, mixture), samples, wall, cpu)
+
+
+def _one_thread() -> None:
+    """Worker initialiser: one PyTorch thread per process, so that the processes share the cores."""
+    torch.set_num_threads(1)
+
+
+def _clean_context() -> multiprocessing.context.BaseContext:
+    """Processes started from a fresh interpreter, never forked from this (maybe threaded) one.
+
+    A fork server imports gancourse once and forks each worker from that clean process, so later
+    calls start their workers in milliseconds; where there is none (Windows), workers are spawned.
+    """
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["gancourse.remedies"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _train_job(job: tuple, n_samples: int, snapshot_every: int | None) -> RecipeResult:
+    recipe, mixture, steps, seed = job
+    return train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device="cpu", snapshot_every=snapshot_every)
+
+
+def train_recipes(jobs, *, workers: int | None = None, device=None, n_samples: int = 2500,
+                  snapshot_every: int | None = None, progress: bool = True) -> list[RecipeResult]:
+    """Train and score many runs, ``jobs = [(recipe, mixture, steps, seed), ...]``, in order.
+
+    The MLPs of the 2-D mixtures are too small to keep several cores busy from one process (each step
+    is mostly the overhead of a few hundred tiny operations), so on a CPU the runs go to ``workers``
+    separate processes with one thread each (default: one per core, at most one per job). Each run is
+    :func:`train_recipe` with the same seed, so the results do not depend on the number of workers
+    (with one thread, a run computes exactly what it computes in this process with one thread). On a
+    GPU, or with ``workers=1``, the runs train one after another in this process on ``device``.
+    ``n_samples`` and ``snapshot_every`` are passed on to :func:`train_recipe`.
+    The workers come from a fresh interpreter (a fork server, or "spawn" where there is none), so
+    recipes must use trainer classes that can be imported from a module, as all of
+    :mod:`gancourse.remedies` can, and a script that calls this function must do so under
+    ``if __name__ == "__main__":``, the usual rule of Python's multiprocessing.
+
+    Explained in the chapter "Common problems".
+    """
+    jobs = list(jobs)
+    for i, job in enumerate(jobs):
+        if not (isinstance(job, tuple) and len(job) == 4 and isinstance(job[0], MixtureRecipe)):
+            raise ValueError(f"jobs[{i}] must be a tuple (recipe, mixture, steps, seed) with a MixtureRecipe, "
+                             f"got {job!r}")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive int or None, got {workers!r}")
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    if workers is None:
+        workers = min(os.cpu_count() or 1, len(jobs)) if on_cpu else 1
+    bar = tqdm(total=len(jobs), disable=not progress, desc="runs", leave=False)
+    try:
+        if workers == 1 or not on_cpu or len(jobs) < 2:
+            results = []
+            for recipe, mixture, steps, seed in jobs:
+                results.append(train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device=device,
+                                            snapshot_every=snapshot_every))
+                bar.update()
+            return results
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_clean_context(), initializer=_one_thread) as pool:
+            futures = [pool.submit(_train_job, job, n_samples, snapshot_every) for job in jobs]
+            try:
+                for _ in as_completed(futures):
+                    bar.update()
+                return [future.result() for future in futures]
+            except BrokenProcessPool as err:
+                raise RuntimeError("a worker process of train_recipes died before it finished. In a script, call "
+                                   "train_recipes under `if __name__ == \"__main__\":` (the workers import the "
+                                   "script); or pass workers=1 to train in this process") from err
+    finally:
+        bar.close()
 
 
 #: The learning-rate schedule of the best recipes: 60% of the steps at the base rates, 30% at a fifth
