@@ -36,7 +36,7 @@ import torch
 
 from gancourse import data
 from gancourse.remedies import (BEST_MIXTURE_RECIPES, InstanceNoiseTrainer, MixtureRecipe, PenalizedTrainer,
-                                UnrolledGANTrainer, train_recipe)
+                                UnrolledGANTrainer, train_recipes)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -82,8 +82,13 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return m, se
 
 
-def run(methods: list[str], datasets: list[str], seeds: int, quick: bool) -> dict:
-    """Train every (data set, method, seed) and return the raw runs and the summary rows."""
+def run(methods: list[str], datasets: list[str], seeds: int, quick: bool, workers: int | None = None) -> dict:
+    """Train every (data set, method, seed) and return the raw runs and the summary rows.
+
+    The seeds of a row train side by side in ``workers`` single-threaded processes (default: one per
+    core) with :func:`gancourse.remedies.train_recipes`; each run's time is its own, measured in its
+    process.
+    """
     mixtures = {"ring": data.ring(), "grid": data.grid()}
     runs, summary = [], []
     for ds in datasets:
@@ -92,8 +97,9 @@ def run(methods: list[str], datasets: list[str], seeds: int, quick: bool) -> dic
             if quick:
                 steps = max(50, steps // 20)
             rows = []
-            for seed in range(seeds):
-                result = train_recipe(recipe, mixtures[ds], steps, seed, device="cpu")
+            results = train_recipes([(recipe, mixtures[ds], steps, seed) for seed in range(seeds)], workers=workers,
+                                    device="cpu", progress=False)
+            for seed, result in enumerate(results):
                 row = {"dataset": ds, "method": key, "name": recipe.name, "seed": seed, "steps": steps,
                        **result.metrics.as_dict(), "seconds": result.seconds, "cpu_seconds": result.cpu_seconds}
                 rows.append(row)
@@ -127,7 +133,7 @@ def goal_lines(summary: list[dict]) -> list[str]:
 def markdown(result: dict, meta: dict) -> str:
     out = ["# Mode collapse on 2-D mixtures: measured results", "",
            f"Produced by `benchmarks/mode_collapse.py` on {meta['date']} ({meta['seeds']} seeds per row, "
-           f"2,500 samples per run, torch {meta['torch']}, {meta['threads']} thread(s), {meta['cpu_count']} CPUs"
+           f"2,500 samples per run, torch {meta['torch']}, {meta['threads']} thread(s) per run, {meta.get('workers', 1)} run(s) side by side, {meta['cpu_count']} CPUs"
            f"{', quick mode' if meta['quick'] else ''}). Mean ± standard error over the seeds; times are those "
            "of the slowest run.", ""]
     for ds in sorted({r["dataset"] for r in result["summary"]}, key=["ring", "grid"].index):
@@ -162,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default="ring,grid", help="ring, grid or both (default)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds per row (default 10, as the papers)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="runs trained side by side, one thread each (default: one per CPU core)")
     parser.add_argument("--quick", action="store_true", help="2 seeds and short runs, to check the script")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for mode_collapse.md and .json")
     args = parser.parse_args(argv)
@@ -176,9 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = 2 if args.quick else args.seeds
     torch.set_num_threads(args.threads)
 
-    result = run(methods, datasets, seeds, args.quick)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
+    result = run(methods, datasets, seeds, args.quick, args.workers)
     meta = {"date": time.strftime("%Y-%m-%d"), "seeds": seeds, "quick": args.quick, "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "threads": torch.get_num_threads(), "workers": args.workers or min(os.cpu_count() or 1, seeds), "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "machine": platform.machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "mode_collapse_quick" if args.quick else "mode_collapse"
