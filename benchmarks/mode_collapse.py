@@ -82,12 +82,11 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return m, se
 
 
-def run(methods: list[str], datasets: list[str], seeds: int, quick: bool, workers: int | None = None) -> dict:
+def run(methods: list[str], datasets: list[str], seeds: int, quick: bool, workers: int = 1) -> dict:
     """Train every (data set, method, seed) and return the raw runs and the summary rows.
 
-    The seeds of a row train side by side in ``workers`` single-threaded processes (default: one per
-    core) with :func:`gancourse.remedies.train_recipes`; each run's time is its own, measured in its
-    process.
+    The seeds of a row train side by side in ``workers`` single-threaded processes with
+    :func:`gancourse.remedies.train_recipes`; each run's time is its own, measured in its process.
     """
     mixtures = {"ring": data.ring(), "grid": data.grid()}
     runs, summary = [], []
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated keys among {', '.join(METHODS)}, best; or 'all' (default: best)")
     parser.add_argument("--datasets", default="ring,grid", help="ring, grid or both (default)")
     parser.add_argument("--seeds", type=int, default=10, help="seeds per row (default 10, as the papers)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads with --workers 1 (default 1)")
     parser.add_argument("--workers", type=int, default=None,
                         help="runs trained side by side, one thread each (default: one per CPU core)")
     parser.add_argument("--quick", action="store_true", help="2 seeds and short runs, to check the script")
@@ -186,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
-    result = run(methods, datasets, seeds, args.quick, args.workers)
+    workers = args.workers or min(os.cpu_count() or 1, seeds)
+    result = run(methods, datasets, seeds, args.quick, workers)
     meta = {"date": time.strftime("%Y-%m-%d"), "seeds": seeds, "quick": args.quick, "torch": torch.__version__,
-            "threads": torch.get_num_threads(), "workers": args.workers or min(os.cpu_count() or 1, seeds), "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "threads": torch.get_num_threads() if workers == 1 else 1, "workers": workers, "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "machine": platform.machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "mode_collapse_quick" if args.quick else "mode_collapse"

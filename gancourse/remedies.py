@@ -724,9 +724,9 @@ def _clean_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def _train_job(job: tuple, n_samples: int, snapshot_every: int | None) -> RecipeResult:
+def _train_job(job: tuple, n_samples: int, snapshot_every: int | None, device="cpu") -> RecipeResult:
     recipe, mixture, steps, seed = job
-    return train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device="cpu", snapshot_every=snapshot_every)
+    return train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device=device, snapshot_every=snapshot_every)
 
 
 def train_recipes(jobs, *, workers: int | None = None, device=None, n_samples: int = 2500,
@@ -761,9 +761,8 @@ def train_recipes(jobs, *, workers: int | None = None, device=None, n_samples: i
     try:
         if workers == 1 or not on_cpu or len(jobs) < 2:
             results = []
-            for recipe, mixture, steps, seed in jobs:
-                results.append(train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device=device,
-                                            snapshot_every=snapshot_every))
+            for job in jobs:
+                results.append(_train_job(job, n_samples, snapshot_every, device))
                 bar.update()
             return results
         with ProcessPoolExecutor(max_workers=workers, mp_context=_clean_context(), initializer=_one_thread) as pool:
