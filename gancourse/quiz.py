@@ -94,6 +94,7 @@ from typing import Any
 
 __all__ = [
     "KINDS",
+    "STYLES",
     "TEXT",
     "Bank",
     "Choice",
@@ -115,6 +116,12 @@ __all__ = [
 
 #: The question kinds a bank may use.
 KINDS = ("true_false", "single", "multiple", "numeric")
+
+#: What a question asks of the reader: ``check`` an idea of the chapter, ``predict`` the outcome of
+#: the next cell before running it (shown in place, before that cell, by naming it in
+#: ``quiz(bank, questions=[...])``), or read a ``figure`` that the chapter computed (passed to
+#: ``quiz(..., figures={id: fig})`` and shown inside the question, with the bank's ``figure_alt``).
+STYLES = ("check", "predict", "figure")
 
 #: Every sentence the feedback and the score use. The page's JavaScript receives this same table,
 #: so the static book and the live widget say exactly the same thing.
@@ -170,7 +177,9 @@ class Question:
     """One question of a bank.
 
     Choice kinds use ``choices``; ``numeric`` uses ``answer``, ``tolerance``, ``right_explanation``
-    and ``wrong_explanation``.
+    and ``wrong_explanation``. ``style`` is one of :data:`STYLES`: ``"check"`` (the default),
+    ``"predict"`` (asked before the cell that answers it) or ``"figure"`` (shown with a figure
+    computed in the chapter, whose alt text is ``figure_alt``).
 
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
@@ -183,6 +192,8 @@ class Question:
     tolerance: float | None = None
     right_explanation: str = ""
     wrong_explanation: str = ""
+    style: str = "check"
+    figure_alt: str = ""
 
     @property
     def right_indices(self) -> tuple[int, ...]:
@@ -238,8 +249,9 @@ class Feedback:
 # --------------------------------------------------------------------------------------------------
 
 _BANK_FIELDS = {"title", "questions"}
-_CHOICE_QUESTION_FIELDS = {"id", "kind", "prompt", "choices"}
-_NUMERIC_QUESTION_FIELDS = {"id", "kind", "prompt", "answer", "tolerance", "explanation"}
+_STYLE_FIELDS = {"style", "figure_alt"}
+_CHOICE_QUESTION_FIELDS = {"id", "kind", "prompt", "choices"} | _STYLE_FIELDS
+_NUMERIC_QUESTION_FIELDS = {"id", "kind", "prompt", "answer", "tolerance", "explanation"} | _STYLE_FIELDS
 _CHOICE_FIELDS = {"text", "correct", "explanation"}
 
 
@@ -305,8 +317,18 @@ def _parse_question(chapter: str, number: int, raw: Any, seen: set[str]) -> Ques
     if not _nonempty_str(raw.get("prompt")):
         fail("has no prompt")
     prompt = raw["prompt"].strip()
+    style = raw.get("style", "check")
+    if style not in STYLES:
+        fail(f"unknown style {style!r} (expected one of {', '.join(STYLES)})")
+    figure_alt = raw.get("figure_alt", "")
+    if style == "figure" and not _nonempty_str(figure_alt):
+        fail("a 'figure' question needs 'figure_alt': the alt text of the figure it shows")
+    if style != "figure" and "figure_alt" in raw:
+        fail("'figure_alt' belongs only to questions of style 'figure'")
+    figure_alt = figure_alt.strip()
     if kind != "numeric":
-        return Question(id=qid, kind=kind, prompt=prompt, choices=_parse_choices(raw.get("choices"), kind, fail))
+        return Question(id=qid, kind=kind, prompt=prompt, choices=_parse_choices(raw.get("choices"), kind, fail),
+                        style=style, figure_alt=figure_alt)
     if not _real_number(raw.get("answer")):
         fail("a numeric question needs a finite number as 'answer'")
     tolerance = raw.get("tolerance")
@@ -326,6 +348,8 @@ def _parse_question(chapter: str, number: int, raw: Any, seen: set[str]) -> Ques
         tolerance=float(tolerance),
         right_explanation=explanation["right"].strip(),
         wrong_explanation=explanation["wrong"].strip(),
+        style=style,
+        figure_alt=figure_alt,
     )
 
 
@@ -709,7 +733,35 @@ def _page_data(bank: Bank) -> dict:
     return {"text": TEXT, "slack": _NUMERIC_SLACK, "questions": questions}
 
 
-def _question_form(root_id: str, index: int, total: int, q: Question) -> str:
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _figure_png(qid: str, figure: Any) -> bytes:
+    """PNG bytes of a question's figure: a matplotlib figure (anything with ``savefig``) or PNG bytes."""
+    if isinstance(figure, (bytes, bytearray)):
+        if not bytes(figure).startswith(_PNG_SIGNATURE):
+            raise ValueError(f"figures[{qid!r}]: bytes given, but they are not a PNG image")
+        return bytes(figure)
+    if not hasattr(figure, "savefig"):
+        raise TypeError(f"figures[{qid!r}] must be a matplotlib figure or PNG bytes, got {type(figure).__name__}")
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _figure_html(q: Question, png: bytes | None) -> str:
+    if png is None:
+        return ""
+    import base64
+
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure class="gcq-figure"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(q.figure_alt)}" style="max-width:100%;height:auto"></figure>')
+
+
+def _question_form(root_id: str, index: int, total: int, q: Question, png: bytes | None = None) -> str:
     esc = html.escape
     qid = f"{root_id}-q{index}"
     parts = [
@@ -717,6 +769,7 @@ def _question_form(root_id: str, index: int, total: int, q: Question) -> str:
         f'<fieldset aria-describedby="{qid}-prompt">',
         f"<legend>{_question_header(index + 1, total)}</legend>",
         f'<p class="gcq-prompt" id="{qid}-prompt">{esc(q.prompt)}</p>',
+        _figure_html(q, png),
     ]
     if q.kind == "numeric":
         parts.append(
@@ -739,9 +792,10 @@ def _question_form(root_id: str, index: int, total: int, q: Question) -> str:
     return "".join(parts)
 
 
-def _static_html(bank: Bank, root_id: str) -> str:
+def _static_html(bank: Bank, root_id: str, figures: Mapping[str, bytes] | None = None) -> str:
     total = len(bank.questions)
-    forms = "\n".join(_question_form(root_id, i, total, q) for i, q in enumerate(bank.questions))
+    figures = figures or {}
+    forms = "\n".join(_question_form(root_id, i, total, q, figures.get(q.id)) for i, q in enumerate(bank.questions))
     return (
         f'<div class="gcq" id="{root_id}" data-gcq-bank="{html.escape(bank.key)}">\n'
         f"<style>{_CSS}</style>\n"
@@ -782,7 +836,7 @@ class QuestionWidget:
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
 
-    def __init__(self, question: Question, index: int, total: int, on_checked=None):
+    def __init__(self, question: Question, index: int, total: int, on_checked=None, png: bytes | None = None):
         w = _widgets()
         self.question = question
         self.index = index
@@ -790,7 +844,7 @@ class QuestionWidget:
         self.checkboxes: list = []
         self.prompt = w.HTML(
             value=f"<p><strong>{_question_header(index + 1, total)}</strong></p>"
-            f"<p>{html.escape(question.prompt)}</p>"
+            f"<p>{html.escape(question.prompt)}</p>{_figure_html(question, png)}"
         )
         if question.kind == "multiple":
             self.checkboxes = [
@@ -843,16 +897,18 @@ class QuizWidget:
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
 
-    def __init__(self, bank: Bank):
+    def __init__(self, bank: Bank, figures: Mapping[str, bytes] | None = None):
         w = _widgets()
         total = len(bank.questions)
+        figures = figures or {}
         self.bank = bank
         self.score = Score(total)
         self.header = w.HTML(
             value=f"<style>{_CSS}{_WIDGET_CSS}</style>"
             f'<p class="gcq-intro">{html.escape(TEXT["intro"].format(total=total))}</p>'
         )
-        self.questions = [QuestionWidget(q, i, total, self._checked) for i, q in enumerate(bank.questions)]
+        self.questions = [QuestionWidget(q, i, total, self._checked, figures.get(q.id))
+                          for i, q in enumerate(bank.questions)]
         self.score_line = w.HTML(value=self._score_html())
         self.box = w.VBox(children=[self.header] + [q.box for q in self.questions] + [self.score_line])
         self.box.add_class("gcq")
@@ -884,22 +940,23 @@ class Quiz:
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
 
-    def __init__(self, bank: Bank):
+    def __init__(self, bank: Bank, figures: Mapping[str, bytes] | None = None):
         self.bank = bank
+        self.figures = dict(figures or {})
         self._widget: QuizWidget | None = None
 
     @property
     def widget(self) -> QuizWidget:
         """The live ipywidgets quiz (created once, on first use)."""
         if self._widget is None:
-            self._widget = QuizWidget(self.bank)
+            self._widget = QuizWidget(self.bank, self.figures)
         return self._widget
 
     def to_html(self, dom_id: str | None = None) -> str:
         """The self-contained HTML+JavaScript quiz, with unique element ids unless ``dom_id`` is given."""
         if dom_id is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", dom_id):
             raise ValueError(f"dom_id must be a plain HTML id (letters, digits, '-', '_'), got {dom_id!r}")
-        return _static_html(self.bank, dom_id or _new_dom_id())
+        return _static_html(self.bank, dom_id or _new_dom_id(), self.figures)
 
     def __repr__(self) -> str:
         return f"<gancourse quiz {self.bank.key!r}: {self.bank.title}, {len(self.bank)} questions>"
@@ -924,13 +981,25 @@ class Quiz:
             display(self.mimebundle(), raw=True)
 
 
-def quiz(chapter: str | Path | Bank, questions: Iterable[str] | None = None) -> Quiz:
+def quiz(
+    chapter: str | Path | Bank,
+    questions: Iterable[str] | None = None,
+    figures: Mapping[str, Any] | None = None,
+) -> Quiz:
     """Show a chapter's questions: ``quiz("gan_anatomy")`` as the last line of a notebook cell.
 
     In JupyterLab and Colab it becomes a live ipywidgets quiz; in the static book, an HTML quiz that
     grades in the browser. ``chapter`` is a bank key (see :func:`available_banks`), a path to a
-    ``.json`` bank, or a :class:`Bank`. ``questions`` picks some of the bank's questions by id, in the
-    order given (for two chapters that share one bank); an id the bank lacks is an error.
+    ``.json`` bank, or a :class:`Bank`.
+
+    ``questions`` picks some of the bank's questions by id, in the order given: a *predict*
+    question is shown this way just before the cell that answers it. Without ``questions`` the quiz
+    shows every question of the bank except the ``predict`` ones (asked earlier in the chapter).
+
+    ``figures`` maps the id of each ``figure`` question shown to the figure it asks about (a
+    matplotlib figure the chapter drew, or PNG bytes); it appears inside the question with the
+    bank's alt text. A figure question shown without its figure, or a figure for a question that
+    is not shown or is not a figure question, is an error.
 
     Explained in the chapter "Check your understanding: GAN anatomy".
     """
@@ -945,4 +1014,19 @@ def quiz(chapter: str | Path | Bank, questions: Iterable[str] | None = None) -> 
                              f"known ids {[q.id for q in bank.questions]}" if unknown else
                              f"questions is empty: name at least one question of the bank {bank.key!r}")
         bank = Bank(bank.key, bank.title, tuple(bank.question(qid) for qid in wanted))
-    return Quiz(bank)
+    else:
+        kept = tuple(q for q in bank.questions if q.style != "predict")
+        if not kept:
+            raise ValueError(f"quiz bank {bank.key!r} has only 'predict' questions: name them with questions=[...]")
+        bank = Bank(bank.key, bank.title, kept)
+    figures = dict(figures or {})
+    shown = {q.id: q for q in bank.questions}
+    stray = [qid for qid in figures if qid not in shown or shown[qid].style != "figure"]
+    if stray:
+        raise ValueError(f"figures given for {stray}, which are not figure questions shown in this quiz of "
+                         f"{bank.key!r} (shown: {list(shown)})")
+    missing = [q.id for q in bank.questions if q.style == "figure" and q.id not in figures]
+    if missing:
+        raise ValueError(f"quiz {bank.key!r}: the figure question(s) {missing} need their figure: "
+                         "pass figures={id: matplotlib figure}")
+    return Quiz(bank, {qid: _figure_png(qid, fig) for qid, fig in figures.items()})
