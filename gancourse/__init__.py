@@ -15,6 +15,7 @@ The package mirrors the book's table of contents: one module per idea.
   class coverage for digits
 - :mod:`gancourse.classifier` the small digit classifier behind the digit metrics (weights shipped)
 - :mod:`gancourse.quiz`     check-your-understanding quizzes for the book, JupyterLab and Colab
+- :mod:`gancourse.pages`    the "In this chapter" box and computed numbers glued into the prose
 """
 
 __version__ = "0.1.0"
