@@ -28,6 +28,8 @@ unexport PYTHONPATH
 BOOK_HTML := _build/html
 QUICK_OUT := _build/quick
 QUICK_HTML := $(QUICK_OUT)/_build/html
+# The notebooks as nbval executed them (outputs kept): the quick book renders these.
+EXECUTED := $(QUICK_OUT)/executed
 
 # nbval: generous per-cell timeout (a full-size training cell takes minutes; quick ones seconds).
 NBVAL_CELL_TIMEOUT ?= 900
@@ -93,20 +95,24 @@ test-unit: $(STAMP)
 	@TIMEFORMAT='==> [1/4] unit tests: %0R s'; \
 	time pytest -m "not browser" tests
 
-# (b) every notebook under book/ runs without error in the venv's kernel.
+# (b) every notebook under book/ runs without error in the venv's kernel. Each notebook whose cells
+# all pass is kept with its outputs in $(EXECUTED) (scripts/nbval_outputs.py), so that the quick
+# book renders this run instead of executing every notebook a second time.
 test-notebooks: $(STAMP)
 	@echo "==> [2/4] notebooks under nbval"
+	@rm -rf $(EXECUTED)
 	@TIMEFORMAT='==> [2/4] notebooks: %0R s'; \
-	time pytest -p no:cacheprovider --nbval-lax --nbval-current-env \
-	  --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) book
+	time PYTHONPATH=scripts pytest -p no:cacheprovider -p nbval_outputs --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=$(NBVAL_CELL_TIMEOUT) --nbval-keep-outputs=$(EXECUTED) book
 
-# (c) the quick book, warnings as errors; a failing notebook fails the build (raise_on_error).
-# It goes to its own folder so that it never overwrites the full book in $(BOOK_HTML).
+# (c) the quick book, warnings as errors, rendered from the notebooks that (b) executed (every
+# notebook must have passed there; scripts/quick_book.py names any that is missing). It goes to
+# its own folder so that it never overwrites the full book in $(BOOK_HTML).
 test-build: $(STAMP)
 	@echo "==> [3/4] quick book build (-W --keep-going) into $(QUICK_HTML)"
-	@rm -rf $(QUICK_OUT)
+	@rm -rf $(QUICK_OUT)/_build $(QUICK_OUT)/src
 	@TIMEFORMAT='==> [3/4] quick book: %0R s'; \
-	time jupyter-book build --all . --path-output $(QUICK_OUT) -W --keep-going
+	time python scripts/quick_book.py $(EXECUTED) $(QUICK_OUT) -W --keep-going
 
 # (d) real-browser tests (marker `browser`) against the quick book. pytest's exit code 5
 # ("no tests collected") only means that no test carries the marker yet: not a failure.
