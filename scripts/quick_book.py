@@ -60,7 +60,9 @@ def main(argv: list[str]) -> int:
         return 2
     executed, out = Path(argv[0]).resolve(), Path(argv[1]).resolve()
     src = stage(executed, out)
-    command = ["jupyter-book", "build", "--all", str(src), "--path-output", str(out), *argv[2:]]
+    sibling = Path(sys.executable).parent / "jupyter-book"  # the one installed beside this Python
+    program = str(sibling) if sibling.is_file() else "jupyter-book"
+    command = [program, "build", "--all", str(src), "--path-output", str(out), *argv[2:]]
     return subprocess.call(command)
 
 
