@@ -11,6 +11,10 @@ With ``highlight="discriminator_step"`` or ``highlight="generator_step"`` the dr
 the two updates of training: the network that learns is outlined, the frozen one is hatched and
 labelled, and only the gradient path of that update is drawn.
 
+:func:`layer_shapes` and :func:`layer_table` describe a network layer by layer instead: they run an
+example batch through it and record, with forward hooks, the shape that every layer outputs (the
+DCGAN networks of the Welcome page are shown this way).
+
 Explained in the chapter "GAN structure".
 """
 
@@ -25,7 +29,8 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
 from gancourse.plot import FAKE_COLOR, OKABE_ITO, REAL_COLOR
 
-__all__ = ["BOXES", "FORWARD", "HIGHLIGHTS", "GRADIENT_PATHS", "gan_diagram"]
+__all__ = ["BOXES", "FORWARD", "HIGHLIGHTS", "GRADIENT_PATHS", "LayerRow", "gan_diagram", "layer_shapes",
+           "layer_table"]
 
 #: The values ``highlight`` accepts (None draws the whole system with both gradient paths).
 HIGHLIGHTS = ("discriminator_step", "generator_step")
@@ -215,3 +220,115 @@ def gan_diagram(ax: plt.Axes | None = None, highlight: str | None = None, title:
         ax.legend(handles=handles, loc="lower center", ncol=3, fontsize=9, frameon=False,
                   bbox_to_anchor=(0.5, 0.0))
     return ax
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of a layer listing: the layer's position, kind, settings, output shape and size.
+
+    ``shape`` is the output shape of one example (the batch dimension left out); ``parameters`` the
+    number of trainable numbers the layer itself holds.
+
+    Explained in the chapter "Welcome" (inside the two DCGAN networks).
+    """
+
+    index: int
+    kind: str
+    settings: str
+    shape: tuple[int, ...]
+    parameters: int
+
+
+def _settings(layer) -> str:
+    """A short description of a layer's settings (empty for layers without any)."""
+    import torch.nn as nn
+
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        (k, _), (s, _), (p, _) = layer.kernel_size, layer.stride, layer.padding
+        return f"{layer.in_channels} → {layer.out_channels} channels, kernel {k}, stride {s}, padding {p}"
+    if isinstance(layer, nn.Linear):
+        return f"{layer.in_features} → {layer.out_features} features"
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return f"{layer.num_features} channels"
+    if isinstance(layer, nn.LeakyReLU):
+        return f"slope {layer.negative_slope:g} for negative inputs"
+    return ""
+
+
+def layer_shapes(model, example) -> list[LayerRow]:
+    """Run ``example`` through ``model`` and list the output shape of every layer, in order.
+
+    A forward hook on every leaf module (a layer with no sub-layers) records the shape of what it
+    returns; a forward pre-hook on the first one records the shape that enters the layers. The
+    list starts with an ``"input"`` row (index 0, that entering shape) and, when the model's
+    ``forward`` reshapes the last layer's output (the DCGAN discriminator flattens its ``1x1x1``
+    map into one logit per image), ends with an ``"output"`` row holding the shape it returns.
+
+    The pass runs without gradients and in evaluation mode, so batch-norm running averages are left
+    untouched; every module's training flag is restored and every hook removed afterwards.
+
+    Args:
+        model: a ``torch.nn.Module``.
+        example: a batch the model accepts, e.g. ``torch.randn(2, 64)`` for a generator with
+            64 noise values.
+
+    Explained in the chapter "Welcome" (inside the two DCGAN networks).
+    """
+    import torch
+    import torch.nn as nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(example, torch.Tensor) or example.dim() < 1 or len(example) < 1:
+        raise TypeError("example must be a batch tensor with at least one example, e.g. torch.randn(2, 64)")
+    leaves = [m for m in model.modules() if not list(m.children())]
+    recorded: list[tuple[nn.Module, tuple[int, ...]]] = []
+    entering: list[tuple[int, ...]] = []
+
+    def record(module, _inputs, output):
+        recorded.append((module, tuple(output.shape[1:])))
+
+    def record_input(_module, inputs):
+        if not entering:
+            entering.append(tuple(inputs[0].shape[1:]))
+
+    modes = {m: m.training for m in model.modules()}
+    handles = [leaf.register_forward_hook(record) for leaf in leaves]
+    handles.append(leaves[0].register_forward_pre_hook(record_input))
+    try:
+        model.eval()
+        with torch.no_grad():
+            output = model(example)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, mode in modes.items():
+            module.training = mode
+    rows = [LayerRow(0, "input", "", entering[0] if entering else tuple(example.shape[1:]), 0)]
+    for i, (layer, shape) in enumerate(recorded, start=1):
+        n = sum(p.numel() for p in layer.parameters(recurse=False) if p.requires_grad)
+        rows.append(LayerRow(i, type(layer).__name__, _settings(layer), shape, n))
+    out_shape = tuple(output.shape[1:])
+    if out_shape != rows[-1].shape:
+        rows.append(LayerRow(len(rows), "output", "returned by forward()", out_shape, 0))
+    return rows
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " × ".join(map(str, shape)) if shape else "1 number"
+
+
+def layer_table(model, example) -> str:
+    """The rows of :func:`layer_shapes` as a Markdown pipe table (one line per layer).
+
+    Columns: position, layer kind, its settings, the output shape of one example written
+    ``channels × height × width``, and its number of parameters. Show it with
+    ``display(Markdown(layer_table(model, example)))``.
+
+    Explained in the chapter "Welcome" (inside the two DCGAN networks).
+    """
+    lines = ["| # | layer | settings | output shape | parameters |", "|---|---|---|---|---|"]
+    for row in layer_shapes(model, example):
+        lines.append(f"| {row.index} | {row.kind} | {row.settings} | {_shape_text(row.shape)} | "
+                     f"{row.parameters:,} |")
+    return "\n".join(lines)

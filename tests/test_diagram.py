@@ -63,3 +63,48 @@ def test_draws_on_a_given_axis_and_rejects_unknown_highlight():
     assert diagram.gan_diagram(ax=ax) is ax
     with pytest.raises(ValueError, match="highlight"):
         diagram.gan_diagram(highlight="both_steps")
+
+
+def test_layer_shapes_follow_a_dcgan_generator_and_leave_it_unchanged():
+    import torch
+
+    from gancourse.models import DCGANGenerator
+
+    generator = DCGANGenerator(latent_dim=8, image_size=28, width=4)
+    generator.train()
+    before = {k: v.clone() for k, v in generator.state_dict().items()}
+    rows = diagram.layer_shapes(generator, torch.randn(3, 8))
+    assert rows[0].kind == "input" and rows[0].shape == (8, 1, 1)
+    assert [r.kind for r in rows[1:]] == [type(m).__name__ for m in generator.net]
+    assert [r.shape for r in rows if r.kind == "ConvTranspose2d"] == [(8, 7, 7), (4, 14, 14), (1, 28, 28)]
+    assert rows[-1].kind == "Tanh" and rows[-1].shape == (1, 28, 28)
+    assert sum(r.parameters for r in rows) == sum(p.numel() for p in generator.parameters())
+    # no side effects: running statistics untouched, training flags restored, hooks removed
+    assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())
+    assert all(m.training for m in generator.modules())
+    assert all(not m._forward_hooks and not m._forward_pre_hooks for m in generator.modules())
+
+
+def test_layer_table_lists_the_discriminator_down_to_one_logit():
+    import torch
+
+    from gancourse.models import DCGANDiscriminator
+
+    discriminator = DCGANDiscriminator(image_size=28, width=4).eval()
+    rows = diagram.layer_shapes(discriminator, torch.randn(2, 1, 28, 28))
+    assert rows[0].shape == (1, 28, 28) and rows[-2].shape == (1, 1, 1)
+    assert rows[-1].kind == "output" and rows[-1].shape == ()  # forward() flattens to (N,)
+    assert not any(m.training for m in discriminator.modules())
+    table = diagram.layer_table(discriminator, torch.randn(2, 1, 28, 28))
+    lines = table.splitlines()
+    assert lines[0].startswith("| # | layer") and len(lines) == len(rows) + 2
+    assert "4 × 14 × 14" in table and "slope 0.2" in table and "1 number" in table
+
+
+def test_layer_shapes_rejects_bad_input():
+    import torch
+
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        diagram.layer_shapes(lambda x: x, torch.randn(2, 3))
+    with pytest.raises(TypeError, match="batch tensor"):
+        diagram.layer_shapes(torch.nn.Linear(3, 2), [1.0, 2.0, 3.0])

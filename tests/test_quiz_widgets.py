@@ -123,7 +123,7 @@ def test_widget_is_built_once_and_quizzes_are_independent():
 
 
 def test_mimebundle_carries_widget_and_static_html():
-    quiz = Q.quiz("generative_models")
+    quiz = Q.quiz("gan_anatomy")
     bundle = quiz.mimebundle()
     assert set(bundle) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
     view = bundle["application/vnd.jupyter.widget-view+json"]

@@ -201,7 +201,8 @@ def test_book_feedback_matches_python_for_every_answer(driver, book_page):
 
 
 def test_two_quizzes_on_one_page_do_not_clash(driver, serve, tmp_path):
-    first, second = Q.quiz("generative_models").to_html(), Q.quiz("generative_models").to_html()
+    pair = ["which-probability", "why-harder"]
+    first, second = (Q.quiz("generative_models", questions=pair).to_html() for _ in range(2))
     (tmp_path / "two.html").write_text(
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Two quizzes</title></head>'
         f"<body>{first}{second}</body></html>",
@@ -213,10 +214,13 @@ def test_two_quizzes_on_one_page_do_not_clash(driver, serve, tmp_path):
     ids = driver.execute_script("return Array.from(document.querySelectorAll('[id]'), e => e.id);")
     assert len(ids) == len(set(ids)), "duplicate element ids"
 
-    a, b = (question(r, "no-probability-output") for r in roots)
-    choose(driver, a, "False")
-    choose(driver, b, "True")  # a different radio group: does not clear the first one
-    assert a.find_element(By.CSS_SELECTOR, 'input[value="1"]').is_selected()
+    a, b = (question(r, "which-probability") for r in roots)
+    right = Q.load_bank("generative_models").question("which-probability")
+    right_text = right.choices[right.right_indices[0]].text
+    wrong_text = next(c.text for c in right.choices if not c.correct)
+    choose(driver, a, right_text)
+    choose(driver, b, wrong_text)  # a different radio group: does not clear the first one
+    assert a.find_element(By.CSS_SELECTOR, f'input[value="{right.right_indices[0]}"]').is_selected()
     assert press_check(driver, a).text.startswith("Correct.")
     assert b.find_element(By.CSS_SELECTOR, ".gcq-feedback").text == ""
     assert roots[0].find_element(By.CSS_SELECTOR, ".gcq-score").text.startswith("Score: 1 of 1")
