@@ -21,15 +21,18 @@ The contract the checks hold the learner's code to (the same as :mod:`gancourse.
 - **generator step** ``generator_step(G, D, opt_g, z)``: one update of G through D; D must not
   change (and must not stay frozen afterwards); returns G's loss as a number;
 - **training loop** ``train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)``:
-  alternates the two steps on random batches and returns ``{"d_loss": [...], "g_loss": [...]}``,
-  one entry per step.
+  alternates the two steps, each step on a fresh random real batch of ``batch_size`` images and
+  fresh noise (new for the D step and again for the G step), and returns
+  ``{"d_loss": [...], "g_loss": [...]}``, one entry per step.
 
 The step checks run the learner's function on small *probe* networks with plain SGD, for which the
 right update is known exactly, so a wrong loss, swapped labels, a missing ``detach()`` or a missing
 ``zero_grad()`` each show up as a specific, named difference. Given the learner's own networks and
 optimiser too, they also make one dry run on those (and restore every weight and optimiser state
-afterwards). Every check works on copies or restores what it touched: running a check never
-trains the learner's networks.
+afterwards). The loop check trains probe networks with the learner's loop while hooks on them
+record which real images D is shown and which noise G gets, so that a stale real batch, reused noise
+or a hard-coded step count is named. Every check works on copies or restores what it touched:
+running a check never trains the learner's networks.
 
 Explained in the chapter "Programming exercise: build a GAN".
 """
@@ -39,6 +42,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -103,11 +107,11 @@ class _Checker:
         self.lines = [title]  # printed together, so that a notebook shows one block of output
 
     def ok(self, message: str) -> None:
-        self.lines.append(f"  \u2713 {message}")
+        self.lines.append(_wrap(message, "  \u2713 "))
         self.passed.append(message)
 
     def fail(self, problem: str, hint: str):
-        self.lines.append(f"  \u2717 {problem}\n    Hint: {hint}")
+        self.lines.append(_wrap(problem, "  \u2717 ") + "\n" + _wrap(hint, "    Hint: "))
         print("\n".join(self.lines), flush=True)
         raise CheckFailed(self.name, problem, hint)
 
@@ -130,12 +134,19 @@ class _Checker:
         return CheckReport(self.name, tuple(self.passed))
 
 
+def _wrap(text: str, first: str) -> str:
+    """``text`` after the prefix ``first``, wrapped to lines of at most 80 characters (a notebook's width)."""
+    return textwrap.fill(text, width=80, initial_indent=first, subsequent_indent=" " * 4,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def _keeps_rng(check: Callable) -> Callable:
-    """Run a check without disturbing the learner's random numbers (the CPU generator is restored)."""
+    """Run a check without disturbing the learner's random numbers (CPU and CUDA generators are restored)."""
 
     @functools.wraps(check)
     def wrapper(*args, **kwargs):
-        with torch.random.fork_rng(devices=[]):
+        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+        with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if cuda else []):
             return check(*args, **kwargs)
 
     return wrapper
@@ -228,6 +239,35 @@ def _push(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callab
     return out.detach()
 
 
+def _clipped_pixels(model: nn.Module, inputs: torch.Tensor, direction: float, lr: float = 0.01,
+                    steps: int = 300) -> tuple[float, bool]:
+    """Push a copy's outputs gently towards ``direction`` (+1 or -1) until 30% pass 0.9 in that direction.
+
+    Returns the fraction of outputs then at exactly ``direction`` and whether those pass no gradient.
+    A tanh reaches exactly +-1 in float32 only for pre-activations beyond about 9, far past this gentle
+    push; a clamp or hardtanh reaches it at 1, and passes no gradient beyond.
+    """
+    probe = copy.deepcopy(model)
+    probe.train()
+    opt = torch.optim.Adam([p for p in probe.parameters() if p.requires_grad], lr=lr)
+    for _ in range(steps):
+        out = probe(inputs)
+        if float((direction * out.detach() > 0.9).float().mean()) >= 0.3:
+            break
+        opt.zero_grad()
+        (-direction * out.float().mean()).backward()
+        opt.step()
+    out = probe(inputs)
+    edge = (direction * out.detach()) >= 1
+    fraction = float(edge.float().mean())
+    if not bool(edge.any()):
+        return fraction, False
+    params = [p for p in probe.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(out[edge].sum(), params, allow_unused=True)
+    dead = all(g is None or float(g.abs().max()) == 0 for g in grads)
+    return fraction, dead
+
+
 # ---------------------------------------------------------------------------------------------
 # the networks
 
@@ -239,7 +279,8 @@ def check_discriminator(D: nn.Module, image_shape: Sequence[int] = _IMAGE_SHAPE)
     Tests, on a copy of ``D``: it is an ``nn.Module`` with parameters; a batch of images gives a
     tensor of shape ``(N,)`` (not ``(N, 1)``), finite, that depends on the image; every parameter
     receives a gradient; and its outputs are **logits**, not probabilities: a few gradient steps on
-    the copy can push them below 0 and above 1, which a final sigmoid (or ReLU) would forbid.
+    the copy can push them below 0 and above 1, which a final sigmoid (or ReLU) would forbid, and a
+    final tanh too (it keeps the logit in [-1, 1]); each of the three is named.
 
     Args:
         D: the discriminator.
@@ -281,10 +322,16 @@ def check_discriminator(D: nn.Module, image_shape: Sequence[int] = _IMAGE_SHAPE)
     high = _push(probe, x, +1.0, lambda o: bool((o > 1).any()))
     if not (low < 0).any() or not (high > 1).any():
         lo, hi = float(low.min()), float(high.max())
+        hint = ("Remove the final activation: D returns logits, any real number. The loss applies the sigmoid "
+                "itself, which is also numerically safer (log(sigmoid(l)) underflows for large |l|).")
+        if lo < 0 and -1 <= lo and hi <= 1:
+            c.fail(f"D's outputs stay in [{lo:.2f}, {hi:.2f}] however it is trained: it seems to end with a tanh "
+                   "(or another function bounded by -1 and 1), which squashes the logit into [-1, 1].",
+                   hint + " With its logit stuck in [-1, 1], D's probability that an image is real stays between "
+                   "27% and 73% (the sigmoid of -1 and of 1), so its loss cannot approach 0.")
         squashed = "sigmoid" if 0 < lo and hi < 1 else "ReLU (or another function that is never negative)"
         c.fail(f"D's outputs stay in [{lo:.2f}, {hi:.2f}] however it is trained: it seems to end with a {squashed}.",
-               "Remove the final activation: D returns logits, any real number. The loss applies the sigmoid "
-               "itself, which is also numerically safer (log(sigmoid(l)) underflows for large |l|).")
+               hint)
     c.ok("outputs are logits (they can go below 0 and above 1), not probabilities")
     if float(out.detach().float().std()) < 1e-6:
         c.fail("D gives the same output for every image: it ignores its input.",
@@ -302,9 +349,13 @@ def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = 
     """Check the learner's generator: noise ``(N, latent_dim)`` in, images ``(N, *image_shape)`` in [-1, 1] out.
 
     Tests, on a copy of ``G``: it is an ``nn.Module`` with parameters; noise gives images of the right
-    shape, finite, in [-1, 1], that change with the noise; every parameter receives a gradient; and
-    the range holds however the weights move (a few gradient steps on the copy push the pixels up and
-    down: only a final ``tanh`` keeps them inside [-1, 1] while still reaching below -0.5).
+    shape, finite, in [-1, 1], that change with the noise; the same noise gives the same images (in
+    eval mode, two calls in a row: a generator that draws random numbers of its own fails); every
+    parameter receives a gradient; and the range holds however the weights move (a few gradient
+    steps on the copy push the pixels up and down: a final ``tanh`` keeps them inside [-1, 1] while
+    still reaching below -0.5). A clipped output (``torch.clamp`` or ``nn.Hardtanh``) stays in range
+    too, but its pixels stop at exactly +-1 with no gradient; a gentle push that brings 30% of the
+    pixels past 0.9 shows them there, where a tanh would need pre-activations beyond 9.
 
     Args:
         G: the generator.
@@ -347,6 +398,17 @@ def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = 
         c.fail("G makes the same image for every noise vector: it ignores z.",
                "Feed z into the first layer and pass the result through every layer.")
     c.ok("pixels are finite, in [-1, 1], and change with the noise")
+    twin = copy.deepcopy(G).eval()  # eval mode: dropout, if any, is off, so G should be a plain function of z
+    with torch.no_grad():
+        first = c.call("G(z) in eval mode", twin, z)
+        second = c.call("G(z) in eval mode", twin, z)  # the random number generator has moved on in between
+    if not torch.allclose(first, second, rtol=0.0, atol=1e-5):
+        c.fail("G gives different images for the same noise z (two calls in a row): it draws random numbers "
+               "of its own instead of using only its input z.",
+               "Build the image from the z passed to forward() alone: no torch.randn (or randn_like, rand) "
+               "inside the generator. The caller draws the noise, so that the same z always gives the same "
+               "image and G learns a mapping from z to images.")
+    c.ok("the same z gives the same images: G is a function of its noise input")
     out.float().sum().backward()
     missing = _missing_grads(probe)
     if missing:
@@ -362,6 +424,15 @@ def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = 
         c.fail(f"G's pixels never go below {float(low.min()):.2f}: its last activation cannot reach -1 "
                "(a sigmoid or a ReLU?).",
                "Use nn.Tanh() as the last layer: real pixels run from -1 (background) to 1 (ink).")
+    for direction in (+1.0, -1.0):
+        clipped, dead = _clipped_pixels(probe, z, direction)
+        if clipped > 0.05 and dead:
+            c.fail(f"G's pixels are clipped, not squashed: after a few updates {clipped:.0%} of them sit at "
+                   f"exactly {direction:+.0f} and pass no gradient at all. The output seems to end in "
+                   "torch.clamp(x, -1, 1) or nn.Hardtanh().",
+                   "End the generator with nn.Tanh(). It keeps pixels in [-1, 1] as well, but smoothly: a pixel "
+                   "near the edge still passes a gradient, so G can learn to move it. A clipped pixel passes "
+                   "none, and G cannot learn to bring it back.")
     c.ok("pixels stay in [-1, 1] and can reach both ends (a tanh output)")
     probe.eval()
     with torch.no_grad():
@@ -382,7 +453,7 @@ def _ref_g(fake: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake).mean()
 
 
-def _scalar_loss(c: _Checker, value, what: str, n: int) -> torch.Tensor:
+def _scalar_loss(c: _Checker, value, what: str, n: int, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         c.fail(f"{what} returned a {type(value).__name__}, not a tensor.",
                "Return a torch tensor, so that .backward() can be called on it: no .item(), no numpy.")
@@ -395,6 +466,14 @@ def _scalar_loss(c: _Checker, value, what: str, n: int) -> torch.Tensor:
     if not value.requires_grad:
         c.fail(f"{what} does not carry a gradient back to the logits.",
                "Compute it with torch operations on the logits themselves (no .detach(), .item() or numpy).")
+    grads = [] if value.grad_fn is None else torch.autograd.grad(value.reshape(()), list(inputs),
+                                                                 retain_graph=True, allow_unused=True)
+    if all(g is None for g in grads):
+        c.fail(f"{what} is not connected to the logits: it is a new tensor with no history (its grad_fn is "
+               "None), so backward() gives no gradient to the logits, nor to the weights of D or G.",
+               "Compute the loss from the logits with torch operations (F.binary_cross_entropy_with_logits, "
+               "F.softplus, ...) and return that tensor. Do not rebuild it from a number: "
+               "torch.tensor(value, requires_grad=True) makes a fresh leaf that nothing flows back from.")
     return value.reshape(())
 
 
@@ -407,7 +486,9 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
     and fake batch joined), and ``g_loss(fake_logits)`` the non-saturating ``E[softplus(-l_fake)] =
     -E[log D(G(z))]`` (Goodfellow et al., 2014, section 3). Typical mistakes get their own message:
     swapped labels, the saturating minimax loss ``E[log(1 - D(G(z)))]``, a sigmoid applied twice, a
-    sum instead of a mean, a loss that is not finite at logits of +-150.
+    sum instead of a mean, a loss that is not finite at logits of +-150, and a loss that is not
+    connected to the logits (a fresh tensor such as ``torch.tensor(value, requires_grad=True)``,
+    from which no gradient flows back).
 
     Raises:
         CheckFailed: at the first failed test, with a hint.
@@ -419,8 +500,8 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
     fake = torch.tensor([-1.5, 0.4, -2.0, 0.8, -0.3, 1.1], requires_grad=True)
     n = real.numel()
 
-    got = _scalar_loss(c, c.call("d_loss(real_logits, fake_logits)", d_loss, real, fake), "d_loss", n)
-    c.ok("d_loss returns one number that carries a gradient")
+    got = _scalar_loss(c, c.call("d_loss(real_logits, fake_logits)", d_loss, real, fake), "d_loss", n, (real, fake))
+    c.ok("d_loss returns one number that carries a gradient back to the logits")
     r, f = real.detach(), fake.detach()
     value, ref = float(got.detach()), float(_ref_d(r, f))
     if not (_close(value, ref) or _close(value, ref / 2)):
@@ -445,8 +526,8 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
                "for the fake logits with torch.zeros_like.")
     c.ok("d_loss is the binary cross-entropy with real = 1, fake = 0")
 
-    got = _scalar_loss(c, c.call("g_loss(fake_logits)", g_loss, fake), "g_loss", n)
-    c.ok("g_loss returns one number that carries a gradient")
+    got = _scalar_loss(c, c.call("g_loss(fake_logits)", g_loss, fake), "g_loss", n, (fake,))
+    c.ok("g_loss returns one number that carries a gradient back to the logits")
     value, ref = float(got.detach()), float(_ref_g(f))
     if not _close(value, ref):
         candidates = [
@@ -471,7 +552,12 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
 
     # A confidently rejected fake (D(G(z)) ~ 0) must still give G a strong gradient.
     rejected = torch.full((4,), -8.0, requires_grad=True)
-    (grad,) = torch.autograd.grad(c.call("g_loss(fake_logits)", g_loss, rejected), rejected)
+    loss = _scalar_loss(c, c.call("g_loss(fake_logits)", g_loss, rejected), "g_loss", 4, (rejected,))
+    (grad,) = torch.autograd.grad(loss, rejected, allow_unused=True)
+    if grad is None or float(grad.abs().sum()) == 0:
+        c.fail("when D rejects every fake (logits of -8), g_loss gives G no gradient at all.",
+               "Use the non-saturating loss -E[log D(G(z))] computed from the logits: "
+               "F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)).")
     c.ok(f"when D rejects every fake (D(G(z)) = {float(torch.sigmoid(torch.tensor(-8.0))):.4f}), g_loss still has "
          f"a slope of {float(grad.abs().sum()):.2f} per unit of logit: no vanishing gradient")
 
@@ -785,22 +871,129 @@ def check_generator_step(generator_step: Callable, G: nn.Module | None = None, D
 # the loop
 
 
+class _LoopSpy:
+    """Watches the probe networks while the learner's loop runs: which real images D sees, which z G gets.
+
+    Each real image is recognised by a fingerprint, its projection on four fixed random directions,
+    so that the check learns which rows of ``real_images`` every batch held, however the loop
+    indexed them. Every noise batch given to G is kept (on the CPU) as a fingerprint too.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, real_images: torch.Tensor):
+        flat = real_images.detach().reshape(len(real_images), -1).double()
+        gen = torch.Generator().manual_seed(11)
+        self.directions = torch.randn(flat.shape[1], 4, generator=gen, dtype=torch.float64).to(flat.device)
+        self.keys = flat @ self.directions  # (n, 4)
+        self.order = self.keys[:, 0].argsort()  # to find a key's nearest neighbours by binary search
+        self.sorted_first = self.keys[self.order, 0].contiguous()
+        self.tolerance = 1e-6 * float(self.keys.abs().max())
+        self.real_batches: list[torch.Tensor] = []  # dataset rows in each call of D that saw real images
+        self.noise: list[tuple] = []  # a fingerprint of every z given to G, in order
+        self.handles = [D.register_forward_pre_hook(self._saw_images), G.register_forward_pre_hook(self._saw_noise)]
+
+    def _saw_images(self, module, inputs) -> None:
+        x = inputs[0] if inputs else None
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or x[0].numel() != self.directions.shape[0]:
+            return
+        keys = x.detach().reshape(len(x), -1).double().to(self.keys.device) @ self.directions  # (B, 4)
+        after = torch.searchsorted(self.sorted_first, keys[:, 0].contiguous()).clamp(max=len(self.order) - 1)
+        rows = self.order[torch.stack([after, (after - 1).clamp(min=0)])]  # (2, B): the two nearest candidates
+        gaps = (self.keys[rows] - keys[None]).abs().amax(-1)  # (2, B)
+        gap, which = gaps.min(0)
+        row = rows.gather(0, which[None])[0]
+        found = gap <= self.tolerance
+        if bool(found.any()):
+            self.real_batches.append(row[found].cpu())
+
+    def _saw_noise(self, module, inputs) -> None:
+        z = inputs[0] if inputs else None
+        if isinstance(z, torch.Tensor):
+            flat = z.detach().reshape(-1).double().cpu()
+            weights = torch.linspace(1.0, 2.0, len(flat), dtype=torch.float64)
+            self.noise.append((tuple(z.shape), float(flat.sum()), float((flat * weights).sum())))
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _check_real_batches(c: _Checker, spy: _LoopSpy, steps: int, batch_size: int, n_images: int) -> None:
+    batches = spy.real_batches
+    if not batches:
+        c.fail("D never saw any of the real images: no batch it was given holds rows of real_images.",
+               "At each step pass a batch taken from real_images as it is, "
+               "real_images[torch.randint(0, len(real_images), (batch_size,))], to discriminator_step.")
+    sizes = sorted(len(b) for b in batches)
+    typical = sizes[len(sizes) // 2]
+    if typical != batch_size:
+        c.fail(f"D's real batches hold {typical} images, but the loop was called with batch_size = {batch_size}: "
+               "it seems to use a fixed batch size.",
+               "Draw batch_size indices, torch.randint(0, len(real_images), (batch_size,)): use the argument, "
+               "not a number written into the loop.")
+    distinct = {tuple(sorted(b.tolist())) for b in batches}
+    if len(distinct) == 1 and len(batches) > 1:
+        c.fail(f"D saw the same {typical} real images at every step: the loop never draws a fresh real batch "
+               "(as real_images[:batch_size] at every step would do). D and G then learn only those few images.",
+               "Draw new random indices inside the loop, at every step: "
+               "real = real_images[torch.randint(0, len(real_images), (batch_size,), device=real_images.device)].")
+    if len(distinct) <= steps // 4:
+        c.fail(f"D saw only {len(distinct)} different real batches in {steps} steps: the loop reuses a real batch "
+               "over many steps instead of drawing a fresh one each step.",
+               "Draw new random indices inside the loop, at every step, with torch.randint.")
+    seen = len(set(torch.cat(batches).tolist()))
+    c.ok(f"it draws a fresh real batch of {batch_size} at each step ({seen} of the {n_images} real images seen)")
+
+
+def _check_noise(c: _Checker, spy: _LoopSpy, steps: int) -> None:
+    noise = spy.noise
+    fresh_hint = ("Draw fresh noise inside the loop, twice per step: z = torch.randn(batch_size, latent_dim, "
+                  "device=real_images.device) before the D step, and again before the G step.")
+    if len(noise) < 2:
+        c.fail(f"G was called {len(noise)} time(s) in {steps} steps.",
+               "Make one discriminator step and one generator step at every step: each calls G(z).")
+    if len(set(noise)) == 1:
+        c.fail("G got the same noise z at every call: the loop reuses one noise batch for every step instead "
+               "of drawing fresh noise. G then learns to map only those few vectors, not the noise distribution.",
+               fresh_hint)
+    if len(noise) == 2 * steps:
+        first, second = noise[0::2], noise[1::2]  # the z of each step's D step and of its G step
+        if sum(a == b for a, b in zip(first, second)) >= steps / 2:
+            c.fail("in each step, the D step and the G step get the same noise z: G is then updated on the very "
+                   "fakes D has just been trained to reject, instead of on a fresh sample.",
+                   "Draw new noise for the G step: call torch.randn(batch_size, latent_dim, ...) again after the "
+                   "D step.")
+        for name, zs in (("D", first), ("G", second)):
+            if len(set(zs)) == 1:
+                c.fail(f"every {name} step gets the same noise z: the loop reuses one noise batch for every step "
+                       "instead of drawing fresh noise.", fresh_hint)
+    if len(set(noise)) < 0.9 * len(noise):
+        c.fail(f"only {len(set(noise))} of the {len(noise)} noise batches G got are different: the loop reuses "
+               "noise from step to step.", fresh_hint)
+    c.ok("it draws fresh noise for every D step and every G step")
+
+
 @_keeps_rng
 def check_training_loop(train_gan: Callable, latent_dim: int = 64, image_shape: Sequence[int] = _IMAGE_SHAPE,
-                        steps: int = 300, device=None, seed: int = 0) -> CheckReport:
+                        steps: int = 237, device=None, seed: int = 0) -> CheckReport:
     """Check ``train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)`` on a task it must solve.
 
     The real "images" of the check are noisy copies of one fixed picture (a bright top half, a dark
-    bottom half, plus Gaussian noise of standard deviation 0.3). Probe networks trained by the learner's loop for ``steps`` steps (Adam, learning
-    rate 2e-3, batches of 32) must bring the generator's average image at least halfway to the real
-    average image. The loop must also return ``{"d_loss": [...], "g_loss": [...]}`` with one finite
-    number per step, and train both networks.
+    bottom half, plus Gaussian noise of standard deviation 0.3), each one different. Probe networks
+    trained by the learner's loop for ``steps`` steps (Adam, learning rate 2e-3, batches of 32) must
+    bring the generator's average image at least halfway to the real average image. The loop must
+    return ``{"d_loss": [...], "g_loss": [...]}`` with one finite number per step (the default step
+    count, 237, is unusual on purpose, so that a loop over a fixed ``range(300)`` shows), and train
+    both networks. While it runs, hooks on the probe networks record which real images ``D`` is shown
+    and which noise ``G`` gets, so that the check can tell whether each step draws a fresh random real
+    batch of ``batch_size`` images and fresh noise, different for the D step and the G step.
 
     Raises:
         CheckFailed: at the first failed test, with a hint.
 
     Explained in the chapter "Programming exercise: build a GAN".
     """
+    if not isinstance(steps, int) or steps < 8:
+        raise ValueError(f"steps must be an int of at least 8, got {steps!r}")
     c = _Checker("check_training_loop", "Checking your training loop ...")
     dev = torch.device(device) if device is not None else torch.device("cpu")
     G, D = _probe_pair(latent_dim, image_shape, dev, seed=seed + 7, hidden=32)
@@ -812,6 +1005,7 @@ def check_training_loop(train_gan: Callable, latent_dim: int = 64, image_shape: 
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
     z_eval = torch.randn(256, latent_dim, generator=gen).to(dev)
     real_mean = real_images.mean(0)
+    batch_size = 32
 
     def gap() -> float:
         with torch.no_grad():
@@ -820,24 +1014,33 @@ def check_training_loop(train_gan: Callable, latent_dim: int = 64, image_shape: 
     gap_before = gap()
     g_before, d_before = _params(G), _params(D)
     torch.manual_seed(seed)
-    history = c.call("train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)", train_gan,
-                         G, D, opt_g, opt_d, real_images, steps, 32, latent_dim)
-    c.ok(f"it runs {steps} steps on a small problem")
+    spy = _LoopSpy(G, D, real_images)
+    try:
+        history = c.call("train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)", train_gan,
+                         G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim)
+    finally:
+        spy.remove()
+    c.ok(f"it runs on a small problem, asked for {steps} steps")
     if not isinstance(history, dict) or not {"d_loss", "g_loss"} <= set(history):
         c.fail(f"train_gan returned {type(history).__name__}, not a dict with 'd_loss' and 'g_loss'.",
                "Collect each step's two losses in lists and return {'d_loss': d_losses, 'g_loss': g_losses}.")
     for key in ("d_loss", "g_loss"):
         values = [_number(v) for v in history[key]]
         if len(values) != steps:
-            c.fail(f"history['{key}'] has {len(values)} entries for {steps} steps.", "Append one loss per step.")
+            c.fail(f"history['{key}'] has {len(values)} entries for {steps} steps: the loop did not run the "
+                   "number of steps it was asked for.",
+                   "Loop over the argument, `for step in range(steps):`, never over a number written into the "
+                   "code such as range(300), and append one loss per step.")
         if any(v is None or not math.isfinite(v) for v in values):
             c.fail(f"history['{key}'] holds something other than finite numbers.", "Append loss.item() (a float).")
-    c.ok("it returns one finite D loss and one finite G loss per step")
+    c.ok(f"it returns one finite D loss and one finite G loss for each of the {steps} steps")
     if not _changed(d_before, D):
         c.fail("D never changed during training.", "Call discriminator_step(...) at every step.")
     if not _changed(g_before, G):
         c.fail("G never changed during training.", "Call generator_step(...) at every step.")
     c.ok("both networks were trained")
+    _check_real_batches(c, spy, steps, batch_size, len(real_images))
+    _check_noise(c, spy, steps)
     gap_after = gap()
     if not gap_after <= 0.5 * gap_before:
         c.fail(f"G did not learn the data: the gap between its average image and the real one went from "

@@ -165,6 +165,15 @@ def test_discriminator_ending_in_relu_is_rejected(seed):
     fails(checks.check_discriminator, Discriminator(out_activation=nn.ReLU()), image_shape=SHAPE, match="ReLU")
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_discriminator_ending_in_tanh_is_diagnosed_as_bounded_not_as_never_negative(seed):
+    torch.manual_seed(seed)
+    err = fails(checks.check_discriminator, Discriminator(out_activation=nn.Tanh()), image_shape=SHAPE,
+                match=r"tanh .*squashes the logit into \[-1, 1\]")
+    assert "never negative" not in err.problem and "ReLU" not in err.problem
+    assert "logits" in err.hint
+
+
 def test_discriminator_that_is_not_a_module_is_rejected():
     fails(checks.check_discriminator, lambda x: x.flatten(1).sum(1), image_shape=SHAPE, match="not a torch.nn.Module")
 
@@ -245,6 +254,49 @@ def test_generator_ignoring_the_noise_is_rejected():
     fails(checks.check_generator, Constant(), LATENT, image_shape=SHAPE, match="ignores z")
 
 
+class Clamp(nn.Module):
+    def forward(self, x):
+        return torch.clamp(x, -1, 1)
+
+
+@pytest.mark.parametrize("last", [Clamp(), nn.Hardtanh()], ids=["clamp", "hardtanh"])
+@pytest.mark.parametrize("seed", range(3))
+def test_generator_clipping_its_output_instead_of_tanh_is_rejected(last, seed):
+    torch.manual_seed(seed)
+    err = fails(checks.check_generator, Generator(out_activation=last), LATENT, image_shape=SHAPE,
+                match=r"clipped, not squashed.*no gradient.*clamp\(x, -1, 1\) or nn.Hardtanh")
+    assert "nn.Tanh()" in err.hint
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_generators_ending_in_a_smooth_squash_pass(seed):
+    class ScaledSigmoid(nn.Module):  # 2 sigmoid(x) - 1 = tanh(x / 2): a tanh in disguise
+        def forward(self, x):
+            return 2 * torch.sigmoid(x) - 1
+
+    torch.manual_seed(seed)
+    checks.check_generator(Generator(), LATENT, image_shape=SHAPE)
+    checks.check_generator(Generator(out_activation=ScaledSigmoid()), LATENT, image_shape=SHAPE)
+
+
+@pytest.mark.parametrize("extra", [False, True], ids=["replaces-z", "adds-to-z"])
+def test_generator_drawing_its_own_noise_is_rejected(extra):
+    class OwnNoise(Generator):
+        def forward(self, z):
+            own = torch.randn_like(z)  # the bug: fresh noise drawn inside G
+            return super().forward(z + own if extra else own)
+
+    err = fails(checks.check_generator, OwnNoise(), LATENT, image_shape=SHAPE,
+                match="different images for the same noise z.*draws random numbers of its own")
+    assert "torch.randn" in err.hint
+
+
+def test_generator_with_dropout_passes():
+    G = nn.Sequential(nn.Linear(LATENT, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, PIXELS), nn.Tanh(),
+                      nn.Unflatten(1, SHAPE))
+    checks.check_generator(G, LATENT, image_shape=SHAPE)
+
+
 def test_generator_with_the_wrong_noise_size_is_explained():
     fails(checks.check_generator, Generator(), LATENT + 2, image_shape=SHAPE, match="raised RuntimeError")
 
@@ -320,6 +372,23 @@ def test_losses_through_probabilities_are_rejected_at_extreme_logits():
 
     err = fails(checks.check_losses, d_probs, g_probs, match="150")
     assert "from logits" in err.hint
+
+
+def _detached_leaf(loss):
+    """The loss's value in a brand-new tensor that requires a gradient but has no history."""
+    return torch.tensor(loss.item(), requires_grad=True)
+
+
+def test_discriminator_loss_rebuilt_as_a_fresh_leaf_is_rejected():
+    err = fails(checks.check_losses, lambda r, f: _detached_leaf(d_loss(r, f)), g_loss,
+                match="d_loss is not connected to the logits.*grad_fn is None")
+    assert "torch.tensor(value, requires_grad=True)" in err.hint
+
+
+def test_generator_loss_rebuilt_as_a_fresh_leaf_is_rejected_with_a_message():
+    err = fails(checks.check_losses, d_loss, lambda f: _detached_leaf(g_loss(f)),
+                match="g_loss is not connected to the logits.*grad_fn is None")
+    assert "torch.tensor(value, requires_grad=True)" in err.hint
 
 
 def test_loss_returned_as_a_float_or_per_example_is_rejected():
@@ -565,6 +634,93 @@ def test_loop_with_one_entry_too_few_is_caught():
         return train_gan(G, D, opt_g, opt_d, real_images, steps - 1, batch_size, latent_dim)
 
     fails(check_loop, loop, match="entries for")
+
+
+def loop_with(real_batch, d_noise, g_noise, n_steps=None):
+    """A training loop whose real batch and two noise batches come from the functions given."""
+
+    def loop(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim):
+        history = {"d_loss": [], "g_loss": []}
+        fixed = torch.randn(batch_size, latent_dim)
+        for step in range(steps if n_steps is None else n_steps):
+            real = real_batch(real_images, batch_size)
+            z = d_noise(fixed, batch_size, latent_dim)
+            history["d_loss"].append(discriminator_step(G, D, opt_d, real, z))
+            history["g_loss"].append(generator_step(G, D, opt_g, g_noise(z, fixed, batch_size, latent_dim)))
+        return history
+
+    return loop
+
+
+def random_batch(real_images, batch_size):
+    return real_images[torch.randint(0, len(real_images), (batch_size,))]
+
+
+def fresh(fixed, batch_size, latent_dim):
+    return torch.randn(batch_size, latent_dim)
+
+
+def fresh_for_g(z, fixed, batch_size, latent_dim):
+    return torch.randn(batch_size, latent_dim)
+
+
+def test_loop_built_from_the_parts_passes():
+    report = checks.check_training_loop(loop_with(random_batch, fresh, fresh_for_g), latent_dim=LATENT,
+                                        image_shape=SHAPE, steps=237)
+    assert any("fresh real batch" in line for line in report.passed)
+    assert any("fresh noise" in line for line in report.passed)
+
+
+def test_loop_that_never_draws_a_fresh_real_batch_is_caught():
+    loop = loop_with(lambda real_images, batch_size: real_images[:batch_size], fresh, fresh_for_g)
+    err = fails(check_loop, loop, match="same 32 real images at every step.*never draws a fresh real batch")
+    assert "torch.randint" in err.hint
+
+
+def test_loop_with_a_fixed_batch_size_is_caught():
+    loop = loop_with(lambda real_images, batch_size: random_batch(real_images, 64), fresh, fresh_for_g)
+    fails(check_loop, loop, match="hold 64 images, but .* batch_size = 32")
+
+
+def test_loop_that_reuses_one_noise_batch_for_every_step_is_caught():
+    loop = loop_with(random_batch, lambda fixed, b, d: fixed, lambda z, fixed, b, d: fixed)
+    err = fails(check_loop, loop, match="same noise z at every call.*reuses one noise batch")
+    assert "torch.randn" in err.hint
+
+
+def test_loop_that_reuses_one_noise_batch_for_the_g_steps_only_is_caught():
+    fails(check_loop, loop_with(random_batch, fresh, lambda z, fixed, b, d: fixed),
+          match="every G step gets the same noise z")
+
+
+def test_loop_that_gives_the_d_step_and_the_g_step_the_same_z_is_caught():
+    loop = loop_with(random_batch, fresh, lambda z, fixed, b, d: z)
+    err = fails(check_loop, loop, match="the D step and the G step get the same noise z")
+    assert "again after the D step" in err.hint
+
+
+def test_loop_with_a_hard_coded_step_count_is_caught():
+    loop = loop_with(random_batch, fresh, fresh_for_g, n_steps=300)  # for step in range(300)
+    err = fails(checks.check_training_loop, loop, latent_dim=LATENT, image_shape=SHAPE, steps=237,
+                match="has 300 entries for 237 steps")
+    assert "range(300)" in err.hint
+
+
+def test_loop_check_default_step_count_is_unusual():
+    import inspect
+
+    assert inspect.signature(checks.check_training_loop).parameters["steps"].default not in (100, 200, 300, 500, 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# what a check prints fits a notebook's width
+
+
+def test_printed_lines_fit_in_80_characters(capsys):
+    check_d_step(discriminator_step)
+    fails(checks.check_losses, d_loss, lambda f: _detached_leaf(g_loss(f)), match="not connected")
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 # ---------------------------------------------------------------------------------------------
