@@ -16,6 +16,7 @@ The package mirrors the book's table of contents: one module per idea.
 - :mod:`gancourse.classifier` the small digit classifier behind the digit metrics (weights shipped)
 - :mod:`gancourse.quiz`     check-your-understanding quizzes for the book, JupyterLab and Colab
 - :mod:`gancourse.pages`    the "In this chapter" box and computed numbers glued into the prose
+- :mod:`gancourse.results`  the benchmark results that the appendix "Scaling up" shows, read from benchmarks/results
 """
 
 __version__ = "0.1.0"

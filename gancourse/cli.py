@@ -120,7 +120,7 @@ RECIPES: dict[str, Recipe] = {
                _points("grid", (256, 256)), lr_schedule=((3000, 0.2), (5000, 0.05))),
         Recipe("digits", "DCGAN on scikit-learn's 1,797 8x8 handwritten digits", "images", 3000,
                dict(latent_dim=32, batch_size=64), _dcgan(8, 32)),
-        Recipe("mnist-dcgan", "DCGAN on the 5,000 real 28x28 MNIST digits shipped with the course", "images", 5000,
+        Recipe("mnist-dcgan", "DCGAN on the 5,000 real 28x28 MNIST digits shipped with gancourse", "images", 5000,
                dict(latent_dim=64, batch_size=64), _dcgan(28, 64)),
         Recipe("conditional", "conditional DCGAN on the 5,000 MNIST digits: choose the digit", "images", 5000,
                dict(latent_dim=64, batch_size=64, n_fixed=100), _conditional),

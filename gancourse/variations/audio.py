@@ -55,7 +55,7 @@ def make_notes(n: int, generator: torch.Generator | None = None, *, low: float =
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     if not 0 < low < high < rate / 6:
-        raise ValueError(f"need 0 < low < high < rate / 6 (so the third overtone stays below rate / 2), "
+        raise ValueError(f"need 0 < low < high < rate / 6 (so the third harmonic stays below rate / 2), "
                          f"got low={low}, high={high}, rate={rate}")
     dev = generator.device if generator is not None else torch.device("cpu")
 
