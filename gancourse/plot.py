@@ -4,7 +4,8 @@ Colours come from the Okabe-Ito palette, which stays distinguishable with colour
 Every function draws on a matplotlib axis (a new one when ``ax`` is None) and returns it, so figures
 can be composed.
 
-Explained in the chapters "Welcome" (grids and curves) and "GAN training" (the 2-D heatmap).
+Explained in the chapters "Welcome" (grids and curves), "GAN training" (the 2-D heatmap) and "Common
+problems" (mode histograms over time, parameter paths of the Dirac GAN).
 """
 
 from __future__ import annotations
@@ -310,3 +311,105 @@ def plot_1d_densities(x: torch.Tensor, real_density: torch.Tensor, fake_density:
         handles, labels = handles + more_handles, labels + more_labels
     (curve_ax or ax).legend(handles, labels, fontsize="small", loc="upper left")
     return ax, curve_ax
+
+
+# -- Common problems: mode histograms over time, 2-D samples over time, parameter paths -----------------------
+
+__all__ += ["plot_mode_occupancy", "plot_2d_snapshots", "plot_parameter_paths"]
+
+
+def plot_mode_occupancy(steps: Sequence[int], shares: torch.Tensor, ax: plt.Axes | None = None,
+                        title: str | None = None, vmax: float = 0.5) -> plt.Axes:
+    """A mode histogram over time: one column per snapshot, one row per mode, brighter = larger share.
+
+    ``steps`` and ``shares`` are what :func:`gancourse.remedies.mode_occupancy` returns (``shares`` has
+    shape ``(K, len(steps))``). Each column is centred on its step and as wide as the spacing between
+    snapshots. The colour scale (cividis, readable with colour-vision deficiencies) runs from 0 to
+    ``vmax``, the same for every panel, so panels can be compared; ``ax.images[0]`` is the mappable for
+    a colour bar. A generator that covers the data evenly draws a uniform band; a collapsed one a few
+    bright cells per column.
+
+    Explained in the chapter "Common problems".
+    """
+    steps = [int(s) for s in steps]
+    shares = torch.as_tensor(shares).detach().cpu().double()
+    if shares.dim() != 2 or shares.shape[1] != len(steps) or not steps:
+        raise ValueError(f"shares must have shape (K, len(steps)) = (K, {len(steps)}) with at least one step, "
+                         f"got {tuple(shares.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    width = steps[1] - steps[0] if len(steps) > 1 else 1
+    k = shares.shape[0]
+    ax.imshow(shares.numpy(), aspect="auto", cmap="cividis", vmin=0, vmax=vmax, interpolation="nearest",
+              extent=(steps[0] - width / 2, steps[-1] + width / 2, k - 0.5, -0.5))
+    ax.set(xlabel="training step", ylabel="mode")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_2d_snapshots(snapshots: Mapping[int, torch.Tensor], real: torch.Tensor, steps: Sequence[int],
+                      lim: float = 1.6) -> plt.Figure:
+    """One panel per step: the generator's 2-D samples (vermilion crosses) over real data (blue dots).
+
+    ``snapshots`` is a trainer's :attr:`~gancourse.train.GANTrainer.snapshots` (generated points on a
+    fixed noise batch, by step), ``real`` a ``(N, 2)`` set of real points drawn in every panel, and
+    ``steps`` the snapshots to show. All panels share the square window ``[-lim, lim]^2``.
+
+    Explained in the chapter "Common problems".
+    """
+    steps = list(steps)
+    missing = [s for s in steps if s not in snapshots]
+    if not steps or missing:
+        raise ValueError(f"steps must name stored snapshots; missing {missing}" if missing else "steps is empty")
+    real = real.detach().float().cpu()
+    if real.dim() != 2 or real.shape[1] != 2:
+        raise ValueError(f"real must have shape (N, 2), got {tuple(real.shape)}")
+    fig, axes = plt.subplots(1, len(steps), figsize=(2.5 * len(steps), 2.9), sharex=True, sharey=True, squeeze=False)
+    for ax, step in zip(axes[0], steps):
+        fake = snapshots[step].detach().float().cpu()
+        ax.scatter(real[:, 0], real[:, 1], s=4, color=REAL_COLOR, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=8, marker="x", color=FAKE_COLOR, alpha=0.5, label="generated")
+        ax.set(title=f"step {step}", xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", xlabel="$x_1$")
+    axes[0, 0].set_ylabel("$x_2$")
+    axes[0, 0].legend(fontsize="x-small", loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_parameter_paths(paths: Mapping[str, Sequence[Sequence[float]]], emphasise: str | None = None,
+                         labels: Sequence[str] = (r"generator's $\theta$", r"discriminator's $\psi$")) -> plt.Figure:
+    """Two panels for a two-parameter game such as the Dirac GAN: paths, and distance to the equilibrium.
+
+    ``paths`` maps a name to an array ``(T, 2)`` of ``(theta, psi)`` after each step, starting with
+    the initial point. The left panel draws every path in parameter space, with the start of the first
+    path as a black square and the equilibrium ``(0, 0)`` as a black cross; the right panel draws the
+    distance ``sqrt(theta^2 + psi^2)`` to the equilibrium on a log scale. The path named ``emphasise``
+    is drawn dotted and thick, so that it stays visible where it lies on top of another.
+
+    Explained in the chapter "Common problems" (failure to converge).
+    """
+    if not paths:
+        raise ValueError("paths is empty: pass at least one name -> (T, 2) array")
+    arrays = {}
+    for name, path in paths.items():
+        a = torch.as_tensor(path, dtype=torch.float64)
+        if a.dim() != 2 or a.shape[1] != 2 or a.shape[0] < 1:
+            raise ValueError(f"paths[{name!r}] must have shape (T, 2), got {tuple(a.shape)}")
+        arrays[name] = a
+    fig, (ax_p, ax_r) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colors = (OKABE_ITO[5], OKABE_ITO[0], OKABE_ITO[4], OKABE_ITO[2], OKABE_ITO[6], OKABE_ITO[1])
+    for i, (name, a) in enumerate(arrays.items()):
+        style = dict(linestyle=":", linewidth=2.5) if name == emphasise else dict(linewidth=1.2)
+        color = colors[i % len(colors)]
+        ax_p.plot(a[:, 0], a[:, 1], color=color, label=name, **style)
+        ax_r.plot(a.norm(dim=1), color=color, label=name, **style)
+    start = next(iter(arrays.values()))[0]
+    ax_p.plot([float(start[0])], [float(start[1])], "s", color="black")
+    ax_p.plot([0], [0], "x", color="black", markersize=10)
+    ax_p.set(xlabel=labels[0], ylabel=labels[1], title="Paths in parameter space", aspect="equal")
+    ax_p.legend(fontsize="small", loc="lower left")
+    ax_r.set(yscale="log", xlabel="training step", ylabel="distance to the equilibrium",
+             title="Distance to the equilibrium")
+    fig.tight_layout()
+    return fig

@@ -23,10 +23,13 @@ average of the generator's weights.
 
 :func:`generator_gradient_norm` measures the symptom of vanishing gradients, and
 :func:`mode_occupancy` turns snapshots into a mode-by-step histogram that shows a collapsed generator
-hopping from mode to mode. :class:`MixtureRecipe` and :func:`train_recipe` train and score one way of
-fighting mode collapse on the ring or the grid (the chapter's tables and
-``benchmarks/mode_collapse.py`` are built from them), and :data:`BEST_MIXTURE_RECIPES` holds the best
-recipes found.
+hopping from mode to mode (:func:`modes_per_snapshot` counts the modes each snapshot covers).
+:class:`PointGenerator`, :class:`LinearDiscriminator` and :func:`dirac_data` make the Dirac GAN, the
+smallest game that fails to converge. :class:`MixtureRecipe` and :func:`train_recipe` train and score
+one way of fighting mode collapse on the ring or the grid (the chapter's tables and
+``benchmarks/mode_collapse.py`` are built from them), :func:`seed_summary`, :func:`summary_table` and
+:func:`verdict` read several seeds of them, and :data:`BEST_MIXTURE_RECIPES` holds the best recipes
+found.
 
 Explained in the chapter "Common problems".
 """
@@ -63,11 +66,20 @@ __all__ = [
     "AveragedGeneratorTrainer",
     "generator_gradient_norm",
     "mode_occupancy",
+    "modes_per_snapshot",
+    "PointGenerator",
+    "LinearDiscriminator",
+    "dirac_data",
     "MixtureRecipe",
     "RecipeResult",
     "train_recipe",
     "train_recipes",
     "set_learning_rates",
+    "mean_se",
+    "SCORES",
+    "seed_summary",
+    "summary_table",
+    "verdict",
     "STEP_DECAY",
     "BEST_MIXTURE_RECIPES",
 ]
@@ -120,8 +132,10 @@ class UnrolledGANTrainer(GANTrainer):
     as it will be ``unroll_steps`` updates from now.
 
     Write ``theta_D^0`` for D's current weights and ``theta_D^(j+1) = theta_D^j - eta * grad L_D``
-    for the weights after one more update (here: D's own optimizer rule, Adam or RMSprop, started
-    from its current running averages). Each generator update minimises
+    for the weights after one more update. That plain gradient step is a sketch: each look-ahead
+    update here applies D's own optimizer rule (Adam or RMSprop, with its learning rate and betas,
+    started from copies of its current running averages; see ``_lookahead_update``) to a fresh real
+    batch and a fresh noise batch. Each generator update minimises
 
         ``L_G(theta_G, theta_D^k(theta_G))``
 
@@ -515,6 +529,67 @@ class AveragedGeneratorTrainer(GANTrainer):
 
 
 # ---------------------------------------------------------------------------------------------
+# The Dirac GAN: the smallest game that fails to converge
+# ---------------------------------------------------------------------------------------------
+
+
+class PointGenerator(nn.Module):
+    """The Dirac GAN's generator: ``G(z) = theta`` for every z, a generator that can place one point.
+
+    Its single parameter ``theta`` (a tensor of shape ``(1,)``) starts at ``theta``. The noise only
+    sets the batch size: ``(N, latent) -> (N, 1)``.
+
+    Reference: Mescheder, Geiger and Nowozin, "Which training methods for GANs do actually converge?",
+    ICML 2018, section 2.2.
+
+    Explained in the chapter "Common problems" (failure to converge).
+    """
+
+    def __init__(self, theta: float = 1.0):
+        super().__init__()
+        self.theta = nn.Parameter(torch.tensor([float(theta)]))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(z.shape[0], 1)  # (N, latent) -> (N, 1)
+
+
+class LinearDiscriminator(nn.Module):
+    """The Dirac GAN's discriminator: the logit ``D(x) = psi * x``, one number per sample.
+
+    ``psi`` is stored as a ``(1, 1)`` weight matrix, as in a linear layer without bias, so that
+    :func:`weight_penalty` sees it as a weight. ``(N, 1) -> (N,)``. For this discriminator
+    ``grad_x D = psi``, so the R1 penalty ``gamma / 2 * ||grad_x D||^2`` equals the weight penalty
+    ``gamma / 2 * psi^2``.
+
+    Reference: Mescheder et al., ICML 2018, section 2.2.
+
+    Explained in the chapter "Common problems" (failure to converge).
+    """
+
+    def __init__(self, psi: float = 1.0):
+        super().__init__()
+        self.psi = nn.Parameter(torch.tensor([[float(psi)]]))  # a 1x1 weight matrix
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != 1:
+            raise ValueError(f"x must have shape (N, 1), got {tuple(x.shape)}")
+        return (x @ self.psi)[:, 0]  # (N, 1) -> (N,)
+
+
+def dirac_data(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The Dirac GAN's real data: ``n`` copies of the point 0, shape ``(n, 1)``.
+
+    Called like every data source of :class:`~gancourse.train.GANTrainer`, ``real(n, generator)``;
+    the generator only tells the device (there is nothing random to draw).
+
+    Explained in the chapter "Common problems" (failure to converge).
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    return torch.zeros(n, 1, device=generator.device if generator is not None else None)
+
+
+# ---------------------------------------------------------------------------------------------
 # Diagnostics
 # ---------------------------------------------------------------------------------------------
 
@@ -568,6 +643,24 @@ def mode_occupancy(snapshots: Mapping[int, torch.Tensor], mixture, n_sigmas: flo
         m = mode_metrics(samples, mixture, n_sigmas=n_sigmas)
         columns.append(m.counts.double() / samples.shape[0])
     return steps, torch.stack(columns, dim=1)  # (K, T)
+
+
+def modes_per_snapshot(shares: torch.Tensor, share: float = 0.02) -> torch.Tensor:
+    """How many modes hold at least ``share`` of each snapshot's samples.
+
+    ``shares`` is the ``(K, T)`` histogram of :func:`mode_occupancy`; the result is a ``(T,)`` long
+    tensor with values in 0..K. A generator that covers the data holds all K modes in every column;
+    a collapsed one holds a few, and ``shares >= share`` shows which ones (a set that changes from
+    column to column is a generator hopping between modes).
+
+    Explained in the chapter "Common problems".
+    """
+    shares = torch.as_tensor(shares)
+    if shares.dim() != 2:
+        raise ValueError(f"shares must be the (K, T) histogram of mode_occupancy, got shape {tuple(shares.shape)}")
+    if not 0 < share <= 1:
+        raise ValueError(f"share must be in (0, 1], got {share}")
+    return (shares >= share).sum(dim=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -777,6 +870,91 @@ def train_recipes(jobs, *, workers: int | None = None, device=None, n_samples: i
                                    "script); or pass workers=1 to train in this process") from err
     finally:
         bar.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading several seeds: mean, standard error, and a verdict against a baseline
+# ---------------------------------------------------------------------------------------------
+
+#: The three mode scores of a summary: key -> (column title, whether higher is better).
+SCORES: dict[str, tuple[str, bool]] = {
+    "modes": ("modes captured", True),
+    "hq": ("high quality %", True),
+    "kl": ("reverse KL", False),
+}
+
+
+def mean_se(values) -> tuple[float, float]:
+    """Mean and standard error of the mean, ``s / sqrt(n)`` with the sample standard deviation s.
+
+    With a single value the standard error is reported as 0 (there is no spread to measure).
+
+    Explained in the chapter "Common problems".
+    """
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("mean_se needs at least one value")
+    n = len(values)
+    mean = sum(values) / n
+    if n == 1:
+        return mean, 0.0
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(variance / n)
+
+
+def seed_summary(metrics) -> dict[str, tuple[float, float]]:
+    """Mean and standard error over seeds of the three mode scores of :func:`gancourse.metrics.mode_metrics`.
+
+    ``metrics`` is a list of :class:`~gancourse.metrics.ModeMetrics`, one per seed. Returns
+    ``{"modes": (mean, se), "hq": (mean, se), "kl": (mean, se)}``: modes captured, high-quality
+    samples in percent, and reverse KL (see :data:`SCORES`).
+
+    Explained in the chapter "Common problems".
+    """
+    metrics = list(metrics)
+    if not metrics or not all(hasattr(m, "modes_captured") for m in metrics):
+        raise ValueError("metrics must be a non-empty list of ModeMetrics (one per seed)")
+    return {"modes": mean_se([m.modes_captured for m in metrics]),
+            "hq": mean_se([100 * m.high_quality for m in metrics]),
+            "kl": mean_se([m.reverse_kl for m in metrics])}
+
+
+def summary_table(rows: Mapping[str, Mapping[str, tuple[float, float]]], n_modes: int) -> str:
+    """A Markdown pipe table, one row per method: ``mean ± se`` of each score of :func:`seed_summary`.
+
+    ``rows`` maps a method's name to its summary; ``n_modes`` goes into the first column's title.
+    Show it with ``IPython.display.Markdown``.
+
+    Explained in the chapter "Common problems".
+    """
+    if not rows:
+        raise ValueError("rows is empty: pass at least one method -> seed_summary(...)")
+    lines = [f"| method | modes captured (of {n_modes}) | high quality % | reverse KL |", "|---|---|---|---|"]
+    for method, s in rows.items():
+        missing = set(SCORES) - set(s)
+        if missing:
+            raise ValueError(f"rows[{method!r}] lacks {sorted(missing)}; pass seed_summary(...)")
+        lines.append(f"| {method} | {s['modes'][0]:.1f} ± {s['modes'][1]:.1f} | {s['hq'][0]:.1f} ± {s['hq'][1]:.1f} "
+                     f"| {s['kl'][0]:.2f} ± {s['kl'][1]:.2f} |")
+    return "\n".join(lines)
+
+
+def verdict(base: tuple[float, float], other: tuple[float, float], higher_is_better: bool,
+            k: float = 2.0) -> str:
+    """Compare two ``(mean, se)`` scores: ``"better"``, ``"worse"`` or ``"no clear change"``.
+
+    A difference counts only when ``|m_other - m_base| > k * sqrt(se_base^2 + se_other^2)``, that is
+    more than k combined standard errors (k = 2: about a 95% two-sided test for roughly normal means).
+    ``higher_is_better`` says which direction is better (see :data:`SCORES`).
+
+    Explained in the chapter "Common problems".
+    """
+    if not k > 0:
+        raise ValueError(f"k must be positive, got {k}")
+    (m0, s0), (m1, s1) = base, other
+    if abs(m1 - m0) <= k * math.hypot(s0, s1):
+        return "no clear change"
+    return "better" if (m1 > m0) == higher_is_better else "worse"
 
 
 #: The learning-rate schedule of the best recipes: 60% of the steps at the base rates, 30% at a fifth

@@ -54,3 +54,35 @@ def test_heatmap_and_scatter():
     assert len(ax.collections) >= 3  # real points, fake points, arrows
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         plot.scatter_2d(torch.randn(5, 3), torch.randn(5, 2))
+
+
+def test_plot_mode_occupancy():
+    shares = torch.tensor([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])
+    ax = plot.plot_mode_occupancy([0, 10, 20], shares, title="occupancy")
+    image = ax.images[0]
+    assert image.get_extent() == [-5.0, 25.0, 1.5, -0.5]  # columns centred on their steps, modes down
+    assert image.get_clim() == (0, 0.5) and ax.get_title() == "occupancy"
+    with pytest.raises(ValueError, match="len"):
+        plot.plot_mode_occupancy([0, 10], shares)
+
+
+def test_plot_2d_snapshots():
+    snaps = {0: torch.zeros(5, 2), 4: torch.ones(5, 2)}
+    fig = plot.plot_2d_snapshots(snaps, torch.randn(20, 2), steps=[0, 4], lim=2.0)
+    assert [a.get_title() for a in fig.axes] == ["step 0", "step 4"]
+    assert fig.axes[0].get_xlim() == (-2.0, 2.0) and len(fig.axes[1].collections) == 2
+    with pytest.raises(ValueError, match="missing"):
+        plot.plot_2d_snapshots(snaps, torch.randn(20, 2), steps=[8])
+
+
+def test_plot_parameter_paths():
+    circle = torch.stack([torch.cos(torch.linspace(0, 6, 50)), torch.sin(torch.linspace(0, 6, 50))], dim=1)
+    spiral = circle * torch.linspace(1, 0.01, 50)[:, None]
+    fig = plot.plot_parameter_paths({"circle": circle, "spiral": spiral}, emphasise="spiral")
+    ax_p, ax_r = fig.axes
+    assert [line.get_label() for line in ax_p.get_lines()[:2]] == ["circle", "spiral"]
+    assert ax_p.get_lines()[1].get_linestyle() == ":" and ax_r.get_yscale() == "log"
+    distance = ax_r.get_lines()[0].get_ydata()
+    assert abs(float(distance[0]) - 1.0) < 1e-6  # the distance to (0, 0)
+    with pytest.raises(ValueError, match=r"\(T, 2\)"):
+        plot.plot_parameter_paths({"bad": torch.zeros(5, 3)})

@@ -326,3 +326,83 @@ def test_train_recipes_rejects_bad_jobs():
         train_recipes([("not a recipe", data.ring(), 10, 0)])
     with pytest.raises(ValueError, match="workers must be a positive int"):
         train_recipes([(MixtureRecipe("r"), data.ring(), 10, 0)], workers=0)
+
+
+# -- counting covered modes, the Dirac GAN, and reading several seeds -------------------------------
+
+def test_modes_per_snapshot_counts_modes_above_the_share():
+    from gancourse.remedies import modes_per_snapshot
+
+    shares = torch.tensor([[0.5, 0.01, 0.25], [0.5, 0.99, 0.25], [0.0, 0.0, 0.5]])  # (K = 3, T = 3)
+    assert modes_per_snapshot(shares).tolist() == [2, 1, 3]
+    assert modes_per_snapshot(shares, share=0.3).tolist() == [2, 1, 1]
+    with pytest.raises(ValueError, match=r"\(K, T\)"):
+        modes_per_snapshot(torch.zeros(3))
+    with pytest.raises(ValueError, match="share"):
+        modes_per_snapshot(shares, share=0.0)
+
+
+def test_dirac_gan_parts_have_the_right_shapes_and_values():
+    from gancourse.remedies import LinearDiscriminator, PointGenerator, dirac_data
+
+    g, d = PointGenerator(theta=0.5), LinearDiscriminator(psi=2.0)
+    x = g(torch.randn(4, 1))
+    assert x.shape == (4, 1) and torch.all(x == 0.5)
+    assert torch.equal(d(x), torch.full((4,), 1.0))  # D(x) = psi * x
+    assert torch.equal(dirac_data(3), torch.zeros(3, 1))
+    assert [p.dim() for p in d.parameters()] == [2]  # psi is a weight matrix, so the weight penalty sees it
+    with pytest.raises(ValueError, match=r"\(N, 1\)"):
+        d(torch.zeros(4))
+    with pytest.raises(ValueError, match="positive int"):
+        dirac_data(0)
+
+
+def test_dirac_gan_circles_without_a_remedy_and_r1_equals_the_weight_penalty_there():
+    """Mescheder et al. (2018): alternating SGD on the Dirac GAN keeps circling; R1 = weight penalty there."""
+    from gancourse.remedies import LinearDiscriminator, PointGenerator, dirac_data
+
+    cfg = TrainConfig(latent_dim=1, batch_size=4, loss="minimax", optimizer="sgd", lr_g=0.1, lr_d=0.1, seed=0,
+                      log_every=50)
+    plain = GANTrainer(PointGenerator(), LinearDiscriminator(), dirac_data, cfg, device="cpu")
+    r1 = PenalizedTrainer(PointGenerator(), LinearDiscriminator(), dirac_data, cfg, device="cpu", r1_gamma=0.3)
+    wd = PenalizedTrainer(PointGenerator(), LinearDiscriminator(), dirac_data, cfg, device="cpu", weight_decay=0.3)
+    for t in (plain, r1, wd):
+        t.train(400, progress=False)
+    radius = lambda t: math.hypot(t.generator.theta.item(), t.discriminator.psi.item())  # noqa: E731
+    assert radius(plain) > 0.9  # still about sqrt(2) from the equilibrium
+    assert radius(r1) < 0.05
+    assert math.isclose(radius(r1), radius(wd), rel_tol=1e-4, abs_tol=1e-7)
+
+
+def test_mean_se_and_seed_summary():
+    from gancourse.metrics import ModeMetrics
+    from gancourse.remedies import mean_se, seed_summary
+
+    assert mean_se([2.0]) == (2.0, 0.0)
+    m, se = mean_se([1.0, 2.0, 3.0, 4.0])
+    assert m == 2.5 and math.isclose(se, math.sqrt(5 / 3) / 2)  # sample std sqrt(5/3), over sqrt(4)
+    with pytest.raises(ValueError, match="at least one"):
+        mean_se([])
+    runs = [ModeMetrics(8, 8, 0.9, 0.1, torch.ones(8)), ModeMetrics(6, 8, 0.7, 0.3, torch.ones(8))]
+    s = seed_summary(runs)
+    assert s["modes"] == (7.0, 1.0) and math.isclose(s["hq"][0], 80.0) and math.isclose(s["hq"][1], 10.0)
+    assert math.isclose(s["kl"][0], 0.2) and math.isclose(s["kl"][1], 0.1)
+    with pytest.raises(ValueError, match="ModeMetrics"):
+        seed_summary([])
+
+
+def test_summary_table_and_verdict():
+    from gancourse.remedies import summary_table, verdict
+
+    row = {"modes": (7.0, 1.0), "hq": (80.0, 10.0), "kl": (0.2, 0.1)}
+    table = summary_table({"GAN": row}, n_modes=8)
+    lines = table.splitlines()
+    assert lines[0] == "| method | modes captured (of 8) | high quality % | reverse KL |"
+    assert lines[2] == "| GAN | 7.0 ± 1.0 | 80.0 ± 10.0 | 0.20 ± 0.10 |"
+    with pytest.raises(ValueError, match="lacks"):
+        summary_table({"GAN": {"modes": (1, 0)}}, n_modes=8)
+    # 2 * hypot(0.3, 0.4) = 1.0 is the margin
+    assert verdict((5.0, 0.3), (5.9, 0.4), higher_is_better=True) == "no clear change"
+    assert verdict((5.0, 0.3), (6.1, 0.4), higher_is_better=True) == "better"
+    assert verdict((5.0, 0.3), (6.1, 0.4), higher_is_better=False) == "worse"
+    assert verdict((5.0, 0.3), (3.9, 0.4), higher_is_better=False) == "better"
