@@ -10,7 +10,8 @@
   and D's accuracy. In a static web page it stands in for the live explorer.
 
 Animations are matplotlib ``FuncAnimation`` objects whose figure is already closed (so no extra
-static figure appears in a notebook); show one with ``IPython.display.HTML(anim.to_jshtml())``.
+static figure appears in a notebook); show one with :func:`animation_html`, which is
+``IPython.display.HTML(anim.to_jshtml())`` with alt text on the frame image.
 Training happens when the function is called; drawing happens when the frames are rendered. Every
 animation keeps what it recorded in ``anim.snapshots`` (1-D) or ``anim.views`` (2-D).
 
@@ -31,7 +32,7 @@ from gancourse.plot import FAKE_COLOR, OKABE_ITO, REAL_COLOR, _smooth
 from gancourse.train import GANTrainer, sample_noise
 
 __all__ = ["kde_1d", "Snapshot1D", "snapshot_1d", "plot_snapshot_1d", "figure1_animation", "explorer_animation",
-           "D_COLOR"]
+           "animation_html", "D_COLOR"]
 
 #: Colour of the discriminator's curve (Okabe-Ito black); the data is blue and the generator vermilion.
 D_COLOR = OKABE_ITO[7]
@@ -364,3 +365,25 @@ def explorer_animation(distribution="ring", loss: str = "nonsaturating", steps: 
     anim.views = views
     anim.explorer = ex
     return anim
+
+
+def animation_html(anim: FuncAnimation, alt: str):
+    """The animation as an HTML player (matplotlib's ``to_jshtml``), its frame image carrying ``alt``.
+
+    Readers who cannot see the frames get ``alt``, one sentence on what the animation shows; the
+    player's buttons and slider work as usual. Returns an ``IPython.display.HTML`` object to show as
+    the last line of a cell.
+
+    Explained in the chapter "GAN training".
+    """
+    import html as _html
+
+    from IPython.display import HTML
+
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError("alt must be a non-empty sentence describing the animation")
+    page = anim.to_jshtml()
+    if "<img id=" not in page:
+        raise ValueError("the animation's HTML has no frame image to describe (matplotlib changed its player?)")
+    page = page.replace("<img id=", f'<img alt="{_html.escape(alt.strip())}" id=', 1)
+    return HTML(page)

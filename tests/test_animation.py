@@ -151,3 +151,19 @@ def test_explorer_animation_continues_an_explorer():
     assert anim.explorer is ex and ex.steps_done == 4 and [v.step for v in anim.views] == [2, 4]
     with pytest.raises(ValueError, match="give no loss or settings"):
         A.explorer_animation(ex, steps=2, frames=2, d_steps=3)
+
+
+def test_animation_html_gives_the_frame_image_its_alt_text():
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation
+
+    from gancourse.animation import animation_html
+
+    fig, ax = plt.subplots()
+    (line,) = ax.plot([0, 1], [0, 1])
+    anim = FuncAnimation(fig, lambda i: (line,), frames=2)
+    page = animation_html(anim, 'Points move "up" the slope.').data
+    plt.close(fig)
+    assert '<img alt="Points move &quot;up&quot; the slope." id="_anim_img' in page
+    with pytest.raises(ValueError, match="alt must be"):
+        animation_html(anim, "  ")

@@ -34,12 +34,20 @@ def _chapters() -> list[str]:
 CHAPTERS = _chapters()
 
 
+# A laptop screen 1400 pixels wide: the theme's text column then holds about 89 characters of
+# output text (14 px monospace), and the chapters keep their output lines to 80.
+WINDOW = (1400, 1400)
+
+
 @pytest.fixture(scope="module")
-def site(serve):
+def site(serve, driver):
     html = Path(os.environ.get("GANCOURSE_BOOK_HTML", ROOT / "_build" / "html"))
     if not (html / "book" / "index.html").is_file():
         pytest.skip(f"the book is not built in {html}: run `make test-build` or set GANCOURSE_BOOK_HTML")
-    return serve(html)
+    before = driver.get_window_size()
+    driver.set_window_size(*WINDOW)
+    yield serve(html)
+    driver.set_window_size(before["width"], before["height"])
 
 
 def _open(driver, site, page):
