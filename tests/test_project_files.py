@@ -289,3 +289,25 @@ def test_committed_notebook_has_no_outputs(path: Path):
     ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts (run nbstripout)"
     assert "widgets" not in nb.get("metadata", {}), f"{path.name}: saved widget state (run nbstripout)"
+
+
+def test_packaging_conventions():
+    """A console command beside `python -m gancourse`, type information, a changelog and a citation file."""
+    import importlib
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    target = project["project"]["scripts"]["gancourse"]
+    module, _, name = target.partition(":")
+    assert callable(getattr(importlib.import_module(module), name)), target
+    assert (ROOT / "gancourse" / "py.typed").is_file()
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["gancourse"]
+    assert (ROOT / "CHANGELOG.md").read_text(encoding="utf-8").startswith("# Changelog")
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["cff-version"] == "1.2.0" and citation["title"] and citation["authors"]
+    assert citation["license"] == project["project"]["license"]
+    import gancourse
+
+    assert citation["version"] == gancourse.__version__ == project["project"]["version"]
