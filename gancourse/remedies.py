@@ -51,7 +51,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-from gancourse.losses import clip_weights, gradient_penalty
+from gancourse.losses import clip_weights, d_minimax_loss, g_minimax_loss, gradient_penalty
 from gancourse.models import MLPDiscriminator, MLPGenerator
 from gancourse.train import GANTrainer, TrainConfig, sample_noise
 
@@ -70,6 +70,8 @@ __all__ = [
     "PointGenerator",
     "LinearDiscriminator",
     "dirac_data",
+    "dirac_gradients",
+    "dirac_path",
     "MixtureRecipe",
     "RecipeResult",
     "train_recipe",
@@ -587,6 +589,57 @@ def dirac_data(n: int, generator: torch.Generator | None = None) -> torch.Tensor
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     return torch.zeros(n, 1, device=generator.device if generator is not None else None)
+
+
+def dirac_gradients(theta: float, psi: float, g_loss: Callable[[torch.Tensor], torch.Tensor] = g_minimax_loss,
+                    r1_gamma: float = 0.0) -> tuple[float, float]:
+    """Exact gradients ``(dL_G/dtheta, dL_D/dpsi)`` of the Dirac GAN at the point ``(theta, psi)``.
+
+    Real data 0, ``G(z) = theta``, D's logit ``psi * x``; D's loss is the cross-entropy
+    :func:`~gancourse.losses.d_minimax_loss` plus the R1 penalty ``r1_gamma / 2 * psi**2`` (on the
+    real point ``grad_x D = psi``; Mescheder et al., 2018), G's loss is ``g_loss`` of the fake logit.
+    Computed by autograd in float64; no sampling is involved, so the gradients are exact.
+
+    Explained in the chapters "GAN training" and "Common problems" (failure to converge).
+    """
+    if not math.isfinite(r1_gamma) or r1_gamma < 0:
+        raise ValueError(f"r1_gamma must be a finite number >= 0, got {r1_gamma!r}")
+    theta_t = torch.tensor(float(theta), dtype=torch.float64, requires_grad=True)
+    psi_t = torch.tensor(float(psi), dtype=torch.float64, requires_grad=True)
+    real_logit, fake_logit = (psi_t * 0.0).reshape(1), (psi_t * theta_t).reshape(1)
+    d_loss = d_minimax_loss(real_logit, fake_logit) + r1_gamma / 2 * psi_t**2
+    (d_grad,) = torch.autograd.grad(d_loss, psi_t, retain_graph=True)
+    (g_grad,) = torch.autograd.grad(g_loss(fake_logit), theta_t)
+    return g_grad.item(), d_grad.item()
+
+
+def dirac_path(order: str = "alternating", steps: int = 300, lr: float = 0.2, start: tuple[float, float] = (1.0, 1.0),
+               g_loss: Callable[[torch.Tensor], torch.Tensor] = g_minimax_loss, r1_gamma: float = 0.0) -> torch.Tensor:
+    """Plain gradient steps of size ``lr`` on the Dirac GAN; the path of ``(theta, psi)``, shape ``(steps + 1, 2)``.
+
+    ``order="simultaneous"``: both players step from the gradients at the current point.
+    ``order="alternating"``: D steps first, then G steps against the D that has just moved (the
+    order of :meth:`~gancourse.train.GANTrainer.train_step` with ``k = 1``). Gradients from
+    :func:`dirac_gradients`.
+
+    Explained in the chapters "GAN training" and "Common problems" (failure to converge).
+    """
+    if order not in ("simultaneous", "alternating"):
+        raise ValueError(f"order must be 'simultaneous' or 'alternating', got {order!r}")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
+    if not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    theta, psi = map(float, start)
+    path = [(theta, psi)]
+    for _ in range(steps):
+        g_grad, d_grad = dirac_gradients(theta, psi, g_loss, r1_gamma)
+        psi = psi - lr * d_grad
+        if order == "alternating":
+            g_grad = dirac_gradients(theta, psi, g_loss, r1_gamma)[0]
+        theta = theta - lr * g_grad
+        path.append((theta, psi))
+    return torch.tensor(path, dtype=torch.float64)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -406,3 +406,24 @@ def test_summary_table_and_verdict():
     assert verdict((5.0, 0.3), (6.1, 0.4), higher_is_better=True) == "better"
     assert verdict((5.0, 0.3), (6.1, 0.4), higher_is_better=False) == "worse"
     assert verdict((5.0, 0.3), (3.9, 0.4), higher_is_better=False) == "better"
+
+
+def test_dirac_path_exact_gradients():
+    """Exact-gradient Dirac GAN: simultaneous steps grow the distance by sqrt(1 + h^2 sigma(psi theta)^2),
+    alternating steps circle, R1 converges; the gradients match the formulas."""
+    from gancourse.remedies import dirac_gradients, dirac_path
+
+    g, d = dirac_gradients(1.0, 1.0)
+    s = torch.sigmoid(torch.tensor(1.0, dtype=torch.float64)).item()
+    assert abs(g - (-s)) < 1e-12 and abs(d - s) < 1e-12  # dL_G/dtheta = -psi sigma(psi theta), dL_D/dpsi = theta sigma
+    sim = dirac_path("simultaneous", steps=50)
+    r = sim.norm(dim=1)
+    factor = 1 + 0.2**2 * torch.sigmoid(sim[:-1, 0] * sim[:-1, 1]) ** 2
+    assert torch.allclose(r[1:] ** 2, r[:-1] ** 2 * factor, rtol=1e-10)
+    alt = dirac_path("alternating", steps=300).norm(dim=1)
+    assert 0.9 * alt[0] < alt.min() and alt.max() < 1.1 * alt[0]
+    assert dirac_path("simultaneous", steps=400, r1_gamma=0.3).norm(dim=1)[-1] < 0.01
+    with pytest.raises(ValueError, match="order"):
+        dirac_path("random")
+    with pytest.raises(ValueError, match="r1_gamma"):
+        dirac_gradients(0.0, 0.0, r1_gamma=-1.0)
