@@ -222,9 +222,11 @@ def _missing_grads(model: nn.Module) -> list[str]:
     return [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
 
 
-def _push(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callable[[torch.Tensor], bool],
-          steps: int = 100, lr: float = 0.05) -> torch.Tensor:
-    """Train a copy of ``model`` to push its outputs up (+1) or down (-1) until ``stop(out)``; return the last out."""
+def _pushed_copy(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callable[[torch.Tensor], bool],
+                 steps: int = 100, lr: float = 0.05) -> tuple[nn.Module, torch.Tensor]:
+    """Train a copy of ``model`` to push its outputs up (+1) or down (-1) until ``stop(out)``.
+
+    Returns the trained copy and its last output (still attached to the copy's graph)."""
     probe = copy.deepcopy(model)
     probe.train()
     opt = torch.optim.Adam([p for p in probe.parameters() if p.requires_grad], lr=lr)
@@ -236,7 +238,13 @@ def _push(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callab
         (-direction * out.float().mean()).backward()
         opt.step()
         out = probe(inputs)
-    return out.detach()
+    return probe, out
+
+
+def _push(model: nn.Module, inputs: torch.Tensor, direction: float, stop: Callable[[torch.Tensor], bool],
+          steps: int = 100, lr: float = 0.05) -> torch.Tensor:
+    """Train a copy of ``model`` to push its outputs up (+1) or down (-1) until ``stop(out)``; return the last out."""
+    return _pushed_copy(model, inputs, direction, stop, steps, lr)[1].detach()
 
 
 def _clipped_pixels(model: nn.Module, inputs: torch.Tensor, direction: float, lr: float = 0.01,
@@ -247,17 +255,8 @@ def _clipped_pixels(model: nn.Module, inputs: torch.Tensor, direction: float, lr
     A tanh reaches exactly +-1 in float32 only for pre-activations beyond about 9, far past this gentle
     push; a clamp or hardtanh reaches it at 1, and passes no gradient beyond.
     """
-    probe = copy.deepcopy(model)
-    probe.train()
-    opt = torch.optim.Adam([p for p in probe.parameters() if p.requires_grad], lr=lr)
-    for _ in range(steps):
-        out = probe(inputs)
-        if float((direction * out.detach() > 0.9).float().mean()) >= 0.3:
-            break
-        opt.zero_grad()
-        (-direction * out.float().mean()).backward()
-        opt.step()
-    out = probe(inputs)
+    probe, out = _pushed_copy(model, inputs, direction,
+                              lambda o: float((direction * o > 0.9).float().mean()) >= 0.3, steps, lr)
     edge = (direction * out.detach()) >= 1
     fraction = float(edge.float().mean())
     if not bool(edge.any()):

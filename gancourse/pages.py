@@ -27,27 +27,25 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from gancourse.results import results_folder
+
 __all__ = ["GLUED", "ChapterBox", "chapter_run_time", "glue", "in_this_chapter", "timing_file"]
 
 #: Every value passed to :func:`glue` in this session, by name (also when MyST-NB is absent).
 GLUED: dict[str, Any] = {}
 
-_TIMES = Path("benchmarks") / "results" / "book_times.json"
-
-
 def timing_file(start: str | Path | None = None) -> Path | None:
-    """The book's timing file, found from ``start`` (default: the working folder) upwards, or None.
+    """The book's timing file, ``book_times.json`` in the results folder that
+    :func:`gancourse.results.results_folder` finds from ``start`` (default: the working folder)
+    upwards, or None.
 
     Notebooks run from ``book/``, so the file is one folder up; a script may run from the root.
 
     Explained in the chapter "Welcome".
     """
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / _TIMES
-        if candidate.is_file():
-            return candidate
-    return None
+    folder = results_folder(start)
+    candidate = folder / "book_times.json" if folder is not None else None
+    return candidate if candidate is not None and candidate.is_file() else None
 
 
 def chapter_run_time(chapter: str, times: str | Path | None = None) -> dict | None:
