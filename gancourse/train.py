@@ -57,7 +57,7 @@ from gancourse import distributed as dist_utils
 from gancourse.config import device as default_device
 from gancourse.losses import clip_weights, get_loss, gradient_penalty
 
-__all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "PRECISIONS", "sample_noise", "bf16_supported"]
+__all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "PRECISIONS", "sample_noise", "slerp", "bf16_supported"]
 
 #: The statistics recorded at every step, in the order of each history row.
 HISTORY_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
@@ -130,6 +130,20 @@ class TrainConfig:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
         self.betas = tuple(self.betas)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
+    """Spherical interpolation between noise vectors (White, 2016, "Sampling generative networks").
+
+    ``slerp(z0, z1, t) = (sin((1 - t) w) z0 + sin(t w) z1) / sin(w)``, with ``w`` the angle between
+    ``z0`` and ``z1`` (last dimension). Unlike the straight line ``(1 - t) z0 + t z1``, whose midpoint
+    between two Gaussian vectors is only about ``1/sqrt(2)`` as long as a typical one, it keeps the
+    length of typical noise vectors along the way. ``t`` broadcasts against ``z0`` and ``z1``.
+
+    Explained in the chapter "The generator" (latent walks).
+    """
+    omega = torch.arccos(torch.nn.functional.cosine_similarity(z0, z1, dim=-1).clamp(-1, 1))[..., None]
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
 def sample_noise(n: int, latent_dim: int, kind: str = "normal", generator: torch.Generator | None = None,

@@ -189,3 +189,16 @@ def test_failed_save_leaves_the_old_checkpoint_intact(tmp_path, monkeypatch):
         t.save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["state.pt"]  # no temporary file left behind
+
+
+def test_slerp_keeps_length_where_the_straight_line_shrinks():
+    from gancourse.train import slerp
+
+    rng = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(2, 4000, 32, generator=rng)
+    assert torch.allclose(slerp(z0, z1, 0.0), z0, atol=1e-5) and torch.allclose(slerp(z0, z1, 1.0), z1, atol=1e-5)
+    typical = z0.norm(dim=1).mean()
+    assert abs(slerp(z0, z1, 0.5).norm(dim=1).mean() / typical - 1) < 0.02
+    assert abs(((z0 + z1) / 2).norm(dim=1).mean() / typical - 2**-0.5) < 0.02
+    t = torch.linspace(0, 1, 5)[None, :, None]
+    assert slerp(z0[:, None], z1[:, None], t).shape == (4000, 5, 32)
