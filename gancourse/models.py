@@ -12,18 +12,78 @@ Explained in the chapters "The discriminator" and "The generator".
 
 from __future__ import annotations
 
-from typing import Sequence
+import contextlib
+from typing import Iterator, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init"]
+__all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init",
+           "check_shape", "eval_mode", "frozen"]
+
+
+def check_shape(x, expected: Sequence[int | str], who: str, what: str = "input") -> None:
+    """Raise a ``ValueError`` unless ``x`` is a tensor of shape ``expected``.
+
+    ``expected`` lists one entry per dimension: an int must match exactly; a string (``"N"``, ``"C"``,
+    ...) matches any size and names the dimension in the message. For example
+    ``check_shape(x, ("N", 1, 28, 28), "UNet", "images")`` raises
+    ``UNet expects images of shape (N, 1, 28, 28), got (64, 28, 28)``.
+
+    Every network and function of the course checks its input with this helper, so that a wrong shape
+    is reported where it enters rather than deep inside a matrix product.
+
+    Explained in the chapter "The discriminator" (shapes of images and logits).
+    """
+    fits = isinstance(x, torch.Tensor) and x.dim() == len(expected) and all(
+        isinstance(want, str) or size == want for size, want in zip(x.shape, expected))
+    if not fits:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        shape = "(" + ", ".join(str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
+        raise ValueError(f"{who} expects {what} of shape {shape}, got {got}")
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Put ``module`` in eval mode for the ``with`` block, then back in the mode it was in.
+
+    In eval mode batch norm uses its running statistics and dropout is off, which is how every figure
+    and metric of the course reads a network. Gradients are not switched off: combine with
+    ``torch.no_grad()`` where none are needed.
+
+    Explained in the chapter "The generator" (samples are drawn in eval mode).
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
+@contextlib.contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Switch off ``requires_grad`` of every parameter of ``modules`` for the ``with`` block.
+
+    The generator's update uses it on the discriminator: gradients still flow *through* D into G, but
+    none are accumulated for D's own weights (Goodfellow et al., 2014, Algorithm 1: D is held fixed
+    while G moves). Afterwards each parameter gets its previous ``requires_grad`` back.
+
+    Explained in the chapter "GAN training".
+    """
+    params = [p for m in modules for p in m.parameters()]
+    before = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, before):
+            p.requires_grad_(flag)
 
 
 def _check_noise(z: torch.Tensor, latent_dim: int, who: str) -> None:
-    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != latent_dim:
-        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-        raise ValueError(f"{who} expects noise of shape (N, {latent_dim}), got {got}")
+    check_shape(z, ("N", latent_dim), who, "noise")
 
 
 def _mlp(sizes: Sequence[int], activation: nn.Module) -> list[nn.Module]:

@@ -40,6 +40,7 @@ speed paths and several processes).
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import os
@@ -66,7 +67,7 @@ HISTORY_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fak
 PRECISIONS = ("fp32", "bf16")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Options of a GAN training run.
 
@@ -90,6 +91,10 @@ class TrainConfig:
         channels_last: store convolution weights and images channels-last (NHWC in memory).
         fused_optimizer: update all parameters of a network with one fused kernel (Adam, SGD) or
             one multi-tensor call (RMSprop) instead of a Python loop over the parameters.
+
+    A config is frozen: to change a setting, make a new one with ``dataclasses.replace(config, ...)``
+    (or continue a run with :meth:`GANTrainer.fork`), so that the config a trainer holds is always
+    the one its steps ran with.
 
     Explained in the chapters "GAN training" and "Scaling up" (the last three options).
     """
@@ -129,7 +134,7 @@ class TrainConfig:
         for name in ("channels_last", "fused_optimizer"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
-        self.betas = tuple(self.betas)
+        object.__setattr__(self, "betas", tuple(self.betas))  # a frozen dataclass is set this way once
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
@@ -266,11 +271,10 @@ class GANTrainer:
         if cfg.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
-        self.precision = cfg.precision
         if cfg.precision == "bf16" and not bf16_supported(self.device):
             warnings.warn(f"precision='bf16' was asked for, but this {self.device.type} has no bfloat16 matrix "
                           "hardware (see bf16_supported): training in fp32 instead", RuntimeWarning, stacklevel=2)
-            self.precision = "fp32"
+            self.config = cfg = dataclasses.replace(cfg, precision="fp32")  # the config says what the steps run in
         self.real = real
         self.loss = get_loss(cfg.loss)
         self.opt_g = _make_optimizer(self.generator.parameters(), cfg, cfg.lr_g)
@@ -351,7 +355,64 @@ class GANTrainer:
         return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
                             mean_of(real_out).mean(), mean_of(fake_out).mean()])
 
+    # -- changing settings during a run -----------------------------------------------------
+    def set_lr_scale(self, factor: float) -> None:
+        """Set both learning rates to ``factor`` times the config's (``lr_g`` and ``lr_d``).
+
+        The course's one way to change learning rates during a run: step schedules
+        (:mod:`gancourse.recipes`), the explorer's sliders and the benchmarks all call it. The
+        optimisers keep their state (Adam's moment estimates); checkpoints store the current rates.
+
+        Explained in the chapter "Common problems" (decaying the learning rate).
+        """
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not factor > 0:
+            raise ValueError(f"factor must be a positive number, got {factor!r}")
+        for optimizer, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
+
+    def fork(self, **changes) -> "GANTrainer":
+        """A copy of this trainer that continues the run with some settings of its config changed.
+
+        ``changes`` are :class:`TrainConfig` fields, e.g. ``fork(loss="minimax", d_steps=5)``. The
+        copy has the same networks, optimiser states, random-number state, step and history; this
+        trainer is left as it is. Changing ``loss`` switches both networks' loss from the next step on;
+        changing ``lr_g`` or ``lr_d`` sets that optimiser's rate and keeps its state; changing
+        ``optimizer``, ``betas`` or ``fused_optimizer`` builds both optimisers afresh (their state
+        does not carry over from one optimiser to another). ``latent_dim``, ``n_fixed``, ``seed`` and
+        the speed settings belong to the start of a run and cannot change.
+
+        Explained in the chapter "Common problems" (what a saturating loss does to a generator that
+        is far behind).
+        """
+        fixed = {"latent_dim", "n_fixed", "seed", "noise", "precision", "channels_last"}
+        unknown = set(changes) - {f.name for f in dataclasses.fields(TrainConfig)}
+        if unknown:
+            raise ValueError(f"fork: unknown TrainConfig field(s) {sorted(unknown)}")
+        if fixed & set(changes):
+            raise ValueError(f"fork: {sorted(fixed & set(changes))} cannot change during a run; start a new one")
+        self.flush()
+        if self.distributed:
+            raise NotImplementedError("fork copies a trainer within one process; under torchrun start a new run")
+        new = copy.deepcopy(self)
+        new.config = cfg = dataclasses.replace(self.config, **changes)
+        new.loss = get_loss(cfg.loss)
+        if {"optimizer", "betas", "fused_optimizer"} & set(changes):
+            new.opt_g = _make_optimizer(new.generator.parameters(), cfg, cfg.lr_g)
+            new.opt_d = _make_optimizer(new.discriminator.parameters(), cfg, cfg.lr_d)
+        else:
+            for optimizer, key in ((new.opt_g, "lr_g"), (new.opt_d, "lr_d")):
+                if key in changes:
+                    for group in optimizer.param_groups:
+                        group["lr"] = changes[key]
+        return new
+
     # -- speed paths and several processes ---------------------------------------------------
+    @property
+    def precision(self) -> str:
+        """The precision the steps run in: the config's (after the fall-back to fp32 where bf16 is slow)."""
+        return self.config.precision
+
     def autocast(self) -> contextlib.AbstractContextManager:
         """The context for forward passes: bfloat16 autocast when this trainer runs in bf16, else nothing.
 
