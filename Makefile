@@ -34,11 +34,11 @@ EXECUTED := $(QUICK_OUT)/executed
 # nbval: generous per-cell timeout (a full-size training cell takes minutes; quick ones seconds).
 NBVAL_CELL_TIMEOUT ?= 900
 
-.PHONY: help venv book test test-unit test-notebooks test-build test-browser bench bench-modes bench-book lab clean
+.PHONY: help venv book test test-lint test-unit test-notebooks test-build test-browser bench bench-modes bench-book lab clean
 
 help:
 	@echo "make book    build the full book (every notebook executed at full size) into $(BOOK_HTML)"
-	@echo "make test    quick mode: unit tests, nbval on every notebook, book build with -W, browser tests"
+	@echo "make test    quick mode: ruff, unit tests, nbval on every notebook, book build with -W, browser tests"
 	@echo "make bench   throughput and time-to-quality benchmarks against a baseline loop (benchmarks/results/)"
 	@echo "make bench-modes  the 10-seed mode-collapse table of the best recipes on the ring and the grid"
 	@echo "make bench-book   execution time of every notebook, quick and full (long)"
@@ -77,17 +77,23 @@ book: $(STAMP)
 # ---------------------------------------------------------------------------------------------
 # Tests (quick mode). `make test` runs the four stages in order and stops at the first failure.
 
-test test-unit test-notebooks test-build test-browser: export GANCOURSE_QUICK := 1
+test test-lint test-unit test-notebooks test-build test-browser: export GANCOURSE_QUICK := 1
 
 test: $(STAMP)
 	@start=$$(date +%s); rc=0; \
-	{ $(MAKE) --no-print-directory test-unit && \
+	{ $(MAKE) --no-print-directory test-lint && \
+	  $(MAKE) --no-print-directory test-unit && \
 	  $(MAKE) --no-print-directory test-notebooks && \
 	  $(MAKE) --no-print-directory test-build && \
 	  $(MAKE) --no-print-directory test-browser; } || rc=$$?; \
 	if [ $$rc -eq 0 ]; then verdict="all stages passed"; else verdict="FAILED"; fi; \
 	echo "==> make test: $$verdict in $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
+
+# (0) the linter (ruff, configured in pyproject.toml): style, unused names, import order, likely bugs.
+test-lint: $(STAMP)
+	@echo "==> [0/4] ruff check"
+	@ruff check .
 
 # (a) unit tests of the library and of the project files.
 test-unit: $(STAMP)

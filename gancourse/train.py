@@ -44,24 +44,30 @@ import copy
 import dataclasses
 import functools
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gancourse import checkpoint
 from gancourse import distributed as dist_utils
 from gancourse.config import device as default_device
 from gancourse.losses import clip_weights, get_loss, gradient_penalty
+from gancourse.models import eval_mode, frozen
+from gancourse.speed import bf16_supported, make_optimizer
 
 __all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "PRECISIONS", "sample_noise", "slerp", "bf16_supported"]
 
-#: The statistics recorded at every step, in the order of each history row.
-HISTORY_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
+#: What every step records: both losses, D's accuracy on the real and on the fake batch, and D's mean
+#: output on each.
+_STEP_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
+#: The history's columns: the step's records, then ``d_acc``, D's accuracy on both batches together,
+#: ``(d_acc_real + d_acc_fake) / 2`` (derived when the records reach the host).
+HISTORY_KEYS = _STEP_KEYS + ("d_acc",)
 
 #: The values of :attr:`TrainConfig.precision`.
 PRECISIONS = ("fp32", "bf16")
@@ -165,69 +171,6 @@ def sample_noise(n: int, latent_dim: int, kind: str = "normal", generator: torch
     raise ValueError(f"noise kind must be 'normal' or 'uniform', got {kind!r}")
 
 
-@functools.lru_cache(maxsize=None)
-def _cpu_flags() -> frozenset[str]:
-    """The processor's feature flags as Linux lists them (empty where /proc/cpuinfo is missing)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    flags: set[str] = set()
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip() in ("flags", "Features"):  # x86 and ARM spell it differently
-            flags.update(value.split())
-    return frozenset(flags)
-
-
-def bf16_supported(device) -> bool:
-    """Whether ``device`` has bfloat16 matrix hardware, so that ``precision="bf16"`` pays off.
-
-    - CUDA: GPUs from the Ampere generation on (``torch.cuda.is_bf16_supported`` without emulation).
-    - x86 CPUs: only those that expose Intel's AMX tile units (``amx_bf16``: Sapphire Rapids and
-      later). AVX512-BF16 alone is not enough: on such a processor the course measured bf16 matrix
-      products and DCGAN steps *slower* than fp32 (PyTorch's CPU kernels convert to and from bf16
-      around instructions that are no faster than fp32 FMA), so the trainer stays in fp32 there.
-      Virtual machines often hide AMX from the guest, even on processors that have it.
-    - ARM CPUs: cores with the BF16 extension (``bf16`` in ``/proc/cpuinfo``, e.g. Graviton 3).
-    - The flags are read from ``/proc/cpuinfo``, so only on Linux; elsewhere the answer is False.
-    - Anything else (Apple MPS, ...): False.
-
-    Explained in the chapter "Scaling up".
-    """
-    device = torch.device(device)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            return False
-        try:
-            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
-        except TypeError:  # torch < 2.3 has no including_emulation
-            return bool(torch.cuda.is_bf16_supported())
-    if device.type == "cpu":
-        return bool(_cpu_flags() & {"amx_bf16", "bf16"})
-    return False
-
-
-def _make_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
-    params = list(params)
-
-    def build(**fast) -> torch.optim.Optimizer:
-        if cfg.optimizer == "adam":
-            return torch.optim.Adam(params, lr=lr, betas=cfg.betas, **fast)
-        if cfg.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, **fast)
-        return torch.optim.SGD(params, lr=lr, **fast)
-
-    if not cfg.fused_optimizer:
-        return build()
-    try:  # RMSprop has no fused kernel; its multi-tensor ("foreach") version is the next best thing
-        return build(foreach=True) if cfg.optimizer == "rmsprop" else build(fused=True)
-    except (RuntimeError, ValueError) as err:  # an old torch, or a device without the fused kernel
-        warnings.warn(f"fused_optimizer=True is not available here ({err}); using the plain optimizer", RuntimeWarning,
-                      stacklevel=3)
-        return build()
-
-
 class GANTrainer:
     """Train a generator against a discriminator with alternating updates.
 
@@ -242,17 +185,34 @@ class GANTrainer:
             ``torch.distributed`` process group; None (default) does so whenever such a group with
             more than one process is running (as under ``torchrun``).
 
-    Subclasses change an update by overriding :meth:`discriminator_step` or :meth:`generator_step`.
-    To run under ``torchrun`` as well, an override calls :attr:`d_net` (in the D update) and
-    :attr:`g_net` (in the G update) for the network it trains, and the subclass declares
-    ``distributed_ready = True``; otherwise the trainer refuses to start with several processes
-    rather than let them drift apart silently.
+    **The extension seam.** :meth:`discriminator_step` and :meth:`generator_step` are written once,
+    here. A variation of the GAN changes *what a batch is and how the networks read it*, never how an
+    update is made, by overriding these hooks:
 
-    Explained in the chapter "GAN training".
+    ========================================  ====================================================
+    hook                                      the plain GAN
+    ========================================  ====================================================
+    ``real_batch(n) -> (real, context)``      ``(real(n), None)``: no condition
+    ``g_batch(n) -> (real or None, context)``  ``(None, None)``: G's update needs no real data
+    ``generate(g, context, n)``               ``g(z)`` for fresh noise z
+    ``judge(d, sample, context)``             ``d(sample)``
+    ``d_penalty(real, fake, real_out, ctx)``  the gradient penalty when ``gp_weight > 0``
+    ``g_terms(fake, real, context)``          ``{}``: no loss but the adversarial one
+    ========================================  ====================================================
+
+    Mixed precision, memory layout and several processes are handled around the hooks (by
+    :meth:`fake_batch` and :meth:`outputs`), so every trainer built this way gets them. A trainer
+    whose updates really differ (the unrolled GAN, CycleGAN) overrides the whole step and lists in
+    :attr:`supports` the speed paths it still honours; asking for another one is an error.
+
+    Explained in the chapter "GAN training" (the loop and its hooks) and "Scaling up" (the speed
+    paths and several processes).
     """
 
-    #: Whether the two updates train through :attr:`d_net` / :attr:`g_net` (see the class docstring).
-    distributed_ready: bool = True
+    #: The speed paths this trainer's updates honour; a config or a run asking for another is refused.
+    supports: frozenset[str] = frozenset({"bf16", "channels_last", "distributed"})
+    #: Names of extra generator loss terms (from :meth:`g_terms`) recorded as history columns.
+    extra_keys: tuple[str, ...] = ()
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable, config: TrainConfig | None = None,
                  device=None, *, distributed: bool | None = None):
@@ -264,6 +224,7 @@ class GANTrainer:
             raise ValueError("distributed=True needs a running torch.distributed process group with more than one "
                              "process (start the script with torchrun; see gancourse.distributed.init_distributed)")
         self.distributed = bool(distributed)
+        self._refuse_unsupported()
         if self.device.type == "cuda" and self.device.index is None and self.distributed:
             self.device = torch.device("cuda", torch.cuda.current_device())
         self.generator = generator.to(self.device)
@@ -277,83 +238,128 @@ class GANTrainer:
             self.config = cfg = dataclasses.replace(cfg, precision="fp32")  # the config says what the steps run in
         self.real = real
         self.loss = get_loss(cfg.loss)
-        self.opt_g = _make_optimizer(self.generator.parameters(), cfg, cfg.lr_g)
-        self.opt_d = _make_optimizer(self.discriminator.parameters(), cfg, cfg.lr_d)
+        self.opt_g = _optimizer(self.generator, cfg, cfg.lr_g)
+        self.opt_d = _optimizer(self.discriminator, cfg, cfg.lr_d)
         self.rank = dist_utils.rank() if self.distributed else 0
         seed = dist_utils.rank_seed(cfg.seed, self.rank)  # each process draws its own batches
         self.rng = torch.Generator(device=self.device).manual_seed(seed)
         self.fixed_noise = self.noise(cfg.n_fixed)
         self.step = 0
-        self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in HISTORY_KEYS}}
+        self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in self.history_keys}}
         self.snapshots: dict[int, torch.Tensor] = {}
         self._pending: list[torch.Tensor] = []  # per-step statistics not yet copied to the host
         self._ddp: dict[str, nn.Module] = {}  # DistributedDataParallel wrappers, made on first use
         if self.distributed:
-            self._check_distributed_ready()
             self._wrapped("discriminator")  # DDP copies rank 0's weights to every process now
             self._wrapped("generator")
 
-    # -- the two updates --------------------------------------------------------------------
+    @property
+    def history_keys(self) -> tuple[str, ...]:
+        """The history's columns: :data:`HISTORY_KEYS`, then this trainer's :attr:`extra_keys`."""
+        return HISTORY_KEYS + tuple(self.extra_keys)
+
+    @property
+    def _row_keys(self) -> tuple[str, ...]:  # what a step records (d_acc is derived when copied to the host)
+        return _STEP_KEYS + tuple(self.extra_keys)
+
+    # -- the hooks: what a batch is and how the networks read it ------------------------------
     def noise(self, n: int) -> torch.Tensor:
         """A batch of noise from the trainer's generator, shape ``(n, latent_dim)``."""
         return sample_noise(n, self.config.latent_dim, self.config.noise, self.rng)
 
-    def discriminator_step(self) -> torch.Tensor:
-        """One D update on a real batch and a fake batch; G is not updated (its output is detached)."""
-        cfg, d = self.config, self.d_net
-        real = self._memory_format(self.real(cfg.batch_size, self.rng))
-        with torch.no_grad(), self.autocast():
-            fake = self.generator(self.noise(cfg.batch_size)).float()
-        with self.autocast():
-            real_out, fake_out = d(real), d(fake)
-        real_out, fake_out = real_out.float(), fake_out.float()  # losses in fp32 whatever the precision
-        loss = self.loss.d(real_out, fake_out)
-        if cfg.gp_weight > 0:
-            loss = loss + cfg.gp_weight * gradient_penalty(d, real, fake, self.rng)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if cfg.clip_value is not None:
-            clip_weights(self.discriminator, cfg.clip_value)
+    def real_batch(self, n: int) -> tuple[torch.Tensor, Any]:
+        """``n`` real examples and their context (a label, an input image, ...; None for a plain GAN)."""
+        return self.real(n, self.rng), None
+
+    def g_batch(self, n: int) -> tuple[torch.Tensor | None, Any]:
+        """What G's update takes from the data: ``(real examples or None, context)``.
+
+        A plain GAN's generator needs no real data, so nothing is drawn: ``(None, None)``. A
+        conditional GAN draws its labels here, a paired one its inputs and their targets.
+        """
+        return None, None
+
+    def generate(self, g: nn.Module, context: Any, n: int) -> torch.Tensor:
+        """``n`` samples of the generator ``g`` for ``context``: here ``g(z)`` for fresh noise z."""
+        return g(self.noise(n))
+
+    def judge(self, d: nn.Module, sample: torch.Tensor, context: Any) -> torch.Tensor:
+        """The discriminator ``d``'s outputs on ``sample`` in ``context``: here ``d(sample)``."""
+        return d(sample)
+
+    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor,
+                  context: Any) -> torch.Tensor | float:
+        """Terms added to D's loss: the WGAN-GP gradient penalty ``gp_weight * E[(||grad D(x_hat)|| - 1)^2]``
+        when ``gp_weight > 0`` (see :func:`gancourse.losses.gradient_penalty`), else 0."""
+        if self.config.gp_weight == 0:
+            return 0.0
+        d = self.d_net
+        return self.config.gp_weight * gradient_penalty(lambda x: self.judge(d, x, context), real.detach(), fake, self.rng)
+
+    def g_terms(self, fake: torch.Tensor, real: torch.Tensor | None, context: Any) -> dict[str, tuple[float, torch.Tensor]]:
+        """Extra generator losses, ``{name: (weight, value)}``; G minimises the adversarial loss plus
+        ``sum(weight * value)``, and each value (unweighted) is recorded in ``history[name]``. None here."""
+        return {}
+
+    # -- the two updates, written once -----------------------------------------------------
+    def discriminator_step(self) -> dict[str, torch.Tensor]:
+        """One D update on a real batch and a fake batch; G is not updated (no gradients reach it)."""
+        real, context = self.real_batch(self.config.batch_size)
+        with torch.no_grad():
+            fake = self.fake_batch(context, len(real))
+        real_out, fake_out = self.outputs(real, context), self.outputs(fake, context)
+        loss = self.loss.d(real_out, fake_out) + self.d_penalty(real, fake, real_out, context)
+        self.update(self.opt_d, loss)
+        if self.config.clip_value is not None:  # the original WGAN keeps D's weights in [-c, c]
+            clip_weights(self.discriminator, self.config.clip_value)
         return self.d_statistics(loss, real_out, fake_out)
 
-    def generator_step(self) -> torch.Tensor:
+    def generator_step(self) -> dict[str, torch.Tensor]:
         """One G update: the gradient flows back through D into G, but D's weights are frozen."""
-        self.discriminator.requires_grad_(False)
-        try:
-            with self.autocast():
-                fake_out = self.discriminator(self.g_net(self.noise(self.config.batch_size)))
-            loss = self.loss.g(fake_out.float())
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
-        finally:
-            self.discriminator.requires_grad_(True)
-        return loss.detach()
+        real, context = self.g_batch(self.config.batch_size)
+        with frozen(self.discriminator):
+            fake = self.fake_batch(context, self.config.batch_size, updating=True)
+            adversarial = self.loss.g(self.outputs(fake, context, updating=False))
+            terms = self.g_terms(fake, real, context)
+            loss = adversarial
+            for weight, value in terms.values():
+                loss = loss + weight * value
+            self.update(self.opt_g, loss)
+        return {"g_loss": adversarial.detach(), **{name: value.detach() for name, (_, value) in terms.items()}}
 
     def train_step(self) -> None:
         """k discriminator updates, then one generator update; records one history row."""
         for _ in range(self.config.d_steps):
             d_stats = self.discriminator_step()
-        g_loss = self.generator_step()
+        g_stats = self.generator_step()
         self.step += 1
-        self._pending.append(torch.cat([d_stats[:1], g_loss[None], d_stats[1:]]))
-        if len(self._pending) >= self.config.log_every:
-            self.flush()
+        self.record({**d_stats, **g_stats})
 
-    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
-        """The five numbers a D update reports, as one tensor (no host synchronisation).
+    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One gradient step of ``optimizer`` on ``loss``: clear the old gradients, backpropagate, step."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
-        They are D's loss, its accuracy on the real and on the fake batch, and the mean output on each
-        (``D(x)`` and ``D(G(z))`` as probabilities for the classifier losses, raw scores for a critic).
-        Overrides of :meth:`discriminator_step` return this, so that every trainer records the same
-        history.
+    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What a D update reports, by name, as tensors on the device (no host synchronisation).
+
+        ``d_loss``; ``d_acc_real`` and ``d_acc_fake``, D's accuracy on the real and on the fake batch;
+        ``d_real`` and ``d_fake``, the mean output on each (``D(x)`` and ``D(G(z))`` as probabilities
+        for the classifier losses, raw scores for a critic).
         """
         real_out, fake_out = real_out.detach(), fake_out.detach()
         t = self.loss.threshold
         mean_of = torch.sigmoid if self.loss.outputs_probability else (lambda v: v)
-        return torch.stack([loss.detach(), (real_out > t).float().mean(), (fake_out <= t).float().mean(),
-                            mean_of(real_out).mean(), mean_of(fake_out).mean()])
+        return {"d_loss": loss.detach(), "d_acc_real": (real_out > t).float().mean(),
+                "d_acc_fake": (fake_out <= t).float().mean(), "d_real": mean_of(real_out).mean(),
+                "d_fake": mean_of(fake_out).mean()}
+
+    def record(self, stats: dict[str, torch.Tensor]) -> None:
+        """Queue one step's statistics, by name; they are copied to the host every ``log_every`` steps."""
+        self._pending.append(torch.stack([stats[key] for key in self._row_keys]))
+        if len(self._pending) >= self.config.log_every:
+            self.flush()
 
     # -- changing settings during a run -----------------------------------------------------
     def set_lr_scale(self, factor: float) -> None:
@@ -398,8 +404,8 @@ class GANTrainer:
         new.config = cfg = dataclasses.replace(self.config, **changes)
         new.loss = get_loss(cfg.loss)
         if {"optimizer", "betas", "fused_optimizer"} & set(changes):
-            new.opt_g = _make_optimizer(new.generator.parameters(), cfg, cfg.lr_g)
-            new.opt_d = _make_optimizer(new.discriminator.parameters(), cfg, cfg.lr_d)
+            new.opt_g = _optimizer(new.generator, cfg, cfg.lr_g)
+            new.opt_d = _optimizer(new.discriminator, cfg, cfg.lr_d)
         else:
             for optimizer, key in ((new.opt_g, "lr_g"), (new.opt_d, "lr_d")):
                 if key in changes:
@@ -413,6 +419,25 @@ class GANTrainer:
         """The precision the steps run in: the config's (after the fall-back to fp32 where bf16 is slow)."""
         return self.config.precision
 
+    def fake_batch(self, context: Any, n: int, *, updating: bool = False) -> torch.Tensor:
+        """G's samples through :meth:`generate`, in the trainer's precision, returned in fp32.
+
+        ``updating=True`` in G's own update: then G is called through DDP under torchrun.
+        """
+        with self.autocast():
+            return self.generate(self.g_net if updating else self.generator, self._memory_format(context), n).float()
+
+    def outputs(self, sample: torch.Tensor, context: Any, *, updating: bool = True) -> torch.Tensor:
+        """D's outputs through :meth:`judge`, in fp32 whatever the precision (losses are computed in fp32).
+
+        The sample (and an image context) is laid out channels-last when the config asks for it; ``updating=True`` (D's own
+        update) calls D through DDP under torchrun, ``updating=False`` (G's update, D frozen) calls D itself.
+        """
+        d = self.d_net if updating else self.discriminator
+        with self.autocast():
+            out = self.judge(d, self._memory_format(sample), self._memory_format(context))
+        return out.float()
+
     def autocast(self) -> contextlib.AbstractContextManager:
         """The context for forward passes: bfloat16 autocast when this trainer runs in bf16, else nothing.
 
@@ -423,8 +448,9 @@ class GANTrainer:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _memory_format(self, x: torch.Tensor) -> torch.Tensor:
-        if self.config.channels_last and x.dim() == 4:
+    def _memory_format(self, x: Any) -> Any:
+        """Images (4-D tensors) laid out channels-last when the config asks for it; anything else as it is."""
+        if self.config.channels_last and isinstance(x, torch.Tensor) and x.dim() == 4:
             return x.contiguous(memory_format=torch.channels_last)
         return x
 
@@ -448,21 +474,14 @@ class GANTrainer:
             wrapper = self._ddp[name] = dist_utils.wrap_ddp(module, self.device)
         return wrapper
 
-    def _check_distributed_ready(self) -> None:
-        for klass in type(self).__mro__:
-            if klass is GANTrainer:
-                return
-            if "distributed_ready" in vars(klass):
-                if klass.distributed_ready:
-                    return
-                break
-            overridden = [m for m in ("discriminator_step", "generator_step", "train_step") if m in vars(klass)]
-            if overridden:
-                break
-        raise NotImplementedError(
-            f"{type(self).__name__} cannot train on several processes yet: its updates do not go through "
-            "GANTrainer.d_net / g_net (DistributedDataParallel), so the processes would drift apart. "
-            "Train it in one process, or use d_net/g_net in its updates and set distributed_ready = True.")
+    def _refuse_unsupported(self) -> None:
+        asked = {"bf16": self.config.precision == "bf16", "channels_last": self.config.channels_last,
+                 "distributed": self.distributed}
+        refused = sorted(k for k, on in asked.items() if on and k not in self.supports)
+        if refused:
+            raise NotImplementedError(
+                f"{type(self).__name__} writes its own updates and does not support {', '.join(refused)}: train it "
+                "in one process, in fp32, without channels_last (see GANTrainer.supports)")
 
     # -- the loop ---------------------------------------------------------------------------
     def train(self, steps: int, *, snapshot_every: int | None = None, callback: Callable | None = None,
@@ -471,20 +490,20 @@ class GANTrainer:
 
         Args:
             steps: number of steps (each: k D updates and one G update).
-            snapshot_every: store ``G(fixed_noise)`` in :attr:`snapshots` every this many steps (and
-                before the first step of a fresh run).
+            snapshot_every: store :meth:`snapshot` (G on the fixed batch) in :attr:`snapshots` every this
+                many steps (and before the first step of a fresh run).
             callback: called as ``callback(trainer)`` every ``callback_every`` steps (for animations).
             progress: show a tqdm progress bar (only in the first process under torchrun).
         """
         if not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be a non-negative int, got {steps!r}")
         if snapshot_every is not None and self.step == 0 and 0 not in self.snapshots:
-            self.snapshots[0] = self.sample(noise=self.fixed_noise).cpu()
+            self.snapshots[0] = self.snapshot()
         bar = tqdm(total=steps, disable=not progress or self.rank != 0, desc="training", leave=False)
         for _ in range(steps):
             self.train_step()
             if snapshot_every and self.step % snapshot_every == 0:
-                self.snapshots[self.step] = self.sample(noise=self.fixed_noise).cpu()
+                self.snapshots[self.step] = self.snapshot()
             if callback is not None and self.step % callback_every == 0:
                 callback(self)
             bar.update(1)
@@ -502,32 +521,33 @@ class GANTrainer:
         """
         if not self._pending:
             return
-        rows = torch.stack(self._pending)  # (n, len(HISTORY_KEYS))
+        rows = torch.stack(self._pending)  # (n, len(self._row_keys))
         if self.distributed:
             rows = dist_utils.mean_over_processes(rows)
         rows = rows.cpu()
         first = self.step - len(rows) + 1
         self._pending = []
-        bad = ~torch.isfinite(rows[:, :2]).all(dim=1)
+        columns = dict(zip(self._row_keys, rows.T))
+        bad = ~(torch.isfinite(columns["d_loss"]) & torch.isfinite(columns["g_loss"]))
         if bad.any():
             i = int(bad.nonzero()[0])
-            d_loss, g_loss = rows[i, :2].tolist()
-            raise FloatingPointError(f"training diverged at step {first + i}: d_loss={d_loss}, g_loss={g_loss} "
-                                     "(try a smaller learning rate or another loss)")
+            raise FloatingPointError(f"training diverged at step {first + i}: d_loss={float(columns['d_loss'][i])}, "
+                                     f"g_loss={float(columns['g_loss'][i])} (try a smaller learning rate or another loss)")
+        columns["d_acc"] = (columns["d_acc_real"] + columns["d_acc_fake"]) / 2
         self.history["step"].extend(range(first, self.step + 1))
-        for key, column in zip(HISTORY_KEYS, rows.T.tolist()):
-            self.history[key].extend(column)
+        for key in self.history_keys:
+            self.history[key].extend(columns[key].tolist())
 
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
         """Generate samples in eval mode (batch norm uses its running statistics), without gradients."""
         z = noise if noise is not None else self.noise(n if n is not None else self.config.n_fixed)
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
+        with eval_mode(self.generator):
             return self.generator(z.to(self.device))
-        finally:
-            self.generator.train(was_training)
+
+    def snapshot(self) -> torch.Tensor:
+        """G's output on the fixed batch (:attr:`fixed_noise`), on the CPU: what :attr:`snapshots` store."""
+        return self.sample(noise=self.fixed_noise).cpu()
 
     # -- checkpoints ------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -561,27 +581,22 @@ class GANTrainer:
         """
         path = Path(path)
         state = self.state_dict()
-        if self.rank != 0:
-            return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        if self.rank == 0:
+            checkpoint.write_atomic(state, path)
         return path
 
     def load(self, path: str | os.PathLike) -> "GANTrainer":
         """Restore a checkpoint written by :meth:`save` into this trainer (same model shapes)."""
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        self.load_state(checkpoint.read(path, self.device), path)
+        return self
+
+    def load_state(self, state: dict, path: str | os.PathLike = "<state>") -> None:
+        """Restore the training state read from a checkpoint (``path`` only names it in errors).
+
+        Subclasses that save more (see :meth:`state_dict`) extend this method, so a checkpoint is read once.
+        """
         for name in ("generator", "discriminator"):
-            _check_shapes(getattr(self, name), state[name], name, path)
+            checkpoint.check_shapes(getattr(self, name), state[name], name, path)
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
@@ -593,9 +608,10 @@ class GANTrainer:
         self.rng.set_state(self._rng_state_from(state, path).cpu())
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.history = {k: list(v) for k, v in state["history"].items()}
+        if "d_acc" not in self.history:  # a checkpoint from before d_acc was a column
+            self.history["d_acc"] = [(r + f) / 2 for r, f in zip(self.history["d_acc_real"], self.history["d_acc_fake"])]
         self.snapshots = {int(k): v for k, v in state["snapshots"].items()}
         self._pending = []
-        return self
 
     def _rng_state_from(self, state: dict, path) -> torch.Tensor:
         """This process's generator state: its own when the checkpoint holds one per process."""
@@ -611,11 +627,5 @@ class GANTrainer:
         return torch.Generator(device=self.device).manual_seed(seed).get_state()
 
 
-def _check_shapes(model: nn.Module, saved: dict, name: str, path) -> None:
-    own = model.state_dict()
-    problems = [f"{k}: checkpoint {tuple(v.shape)} vs model {tuple(own[k].shape)}"
-                for k, v in saved.items() if k in own and own[k].shape != v.shape]
-    missing, extra = sorted(set(own) - set(saved)), sorted(set(saved) - set(own))
-    if problems or missing or extra:
-        details = "; ".join(problems[:3] + [f"missing {m}" for m in missing[:3]] + [f"unexpected {e}" for e in extra[:3]])
-        raise ValueError(f"checkpoint {os.fspath(path)!r} holds a {name} of another shape than this trainer's: {details}")
+def _optimizer(net: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    return make_optimizer(net.parameters(), cfg.optimizer, lr, betas=cfg.betas, fused=cfg.fused_optimizer)

@@ -253,12 +253,20 @@ def test_install_cell_does_nothing_elsewhere(monkeypatch, install_source):
 
 # ------------------------------------------------------------------ ipywidgets 7 compatibility
 
-# Every ipywidgets class, constructor keyword, attribute and method that gancourse.quiz uses.
-# Verified against ipywidgets 7.7.1, the version Colab ships:
+# Every ipywidgets class, constructor keyword, attribute and method that the live widgets use: the
+# quiz (gancourse/quiz/widget.py) and the explorer (gancourse/explorer.py), both of which take the
+# module from gancourse.quiz.widget.widgets_module(). Verified against ipywidgets 7.7.1, the version
+# Colab ships:
 #   1. `pip download ipywidgets==7.7.1 --no-deps`, then read the traits and methods of each class in
 #      the wheel's ipywidgets/widgets/*.py (widget.py: model_id; domwidget.py: add_class, layout;
-#      widget_bool.py: Checkbox.indent; widget_selection.py: RadioButtons options/index=None;
-#      widget_string.py: Text placeholder, continuous_update; widget_button.py: on_click, click);
+#      widget_bool.py: Checkbox.indent; widget_selection.py: RadioButtons options/index=None,
+#      Dropdown, ToggleButtons (_Selection: options, value; ToggleButtonsStyle);
+#      widget_string.py: Text placeholder, continuous_update, HTML value;
+#      widget_button.py: description, tooltip, button_style, on_click, click;
+#      widget_int.py: IntSlider value, min, max, step (SliderStyle has description_width);
+#      widget_float.py: FloatLogSlider value, base, min, max, step, readout_format;
+#      widget_description.py: description, style (DescriptionStyle.description_width);
+#      widget_box.py: VBox, HBox children; traitlets: observe(handler, names="value"));
 #   2. tests/test_quiz.py and tests/test_quiz_widgets.py pass in a venv with ipywidgets 7.7.1,
 #      IPython 7.34.0 and ipykernel 6.17.1 (Colab's versions); there test_api_list_holds_for_the_installed_ipywidgets
 #      below also checks each name against the installed 7.7.1;
@@ -270,10 +278,17 @@ IPYWIDGETS7_API = {
     "RadioButtons": {"options", "index", "value", "layout"},
     "Checkbox": {"value", "description", "indent", "layout"},
     "Text": {"value", "placeholder", "description", "continuous_update"},
-    "Button": {"description", "on_click", "click"},
+    "Button": {"description", "tooltip", "button_style", "on_click", "click"},
     "VBox": {"children", "add_class", "model_id", "layout"},
+    "HBox": {"children"},
     "Layout": {"width"},
+    "Dropdown": {"options", "value", "description", "style", "observe"},
+    "ToggleButtons": {"options", "value", "description", "style", "observe"},
+    "IntSlider": {"value", "min", "max", "step", "description", "style", "observe"},
+    "FloatLogSlider": {"value", "base", "min", "max", "step", "description", "readout_format", "style", "observe"},
 }
+# The modules that build widgets, each with `w = widgets_module()`.
+WIDGET_SOURCES = ["gancourse/quiz/widget.py", "gancourse/explorer.py"]
 
 
 def test_api_list_holds_for_the_installed_ipywidgets():
@@ -286,14 +301,15 @@ def test_api_list_holds_for_the_installed_ipywidgets():
             )
 
 
-def test_quiz_source_uses_only_listed_widget_api():
-    """Static check: every `w.Class(keyword=...)` in gancourse/quiz.py, where `w = _widgets()`."""
-    tree = ast.parse((ROOT / "gancourse" / "quiz.py").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("source", WIDGET_SOURCES)
+def test_widget_source_uses_only_listed_widget_api(source):
+    """Static check: every `w.Class(keyword=...)` in a module that builds widgets, with `w = widgets_module()`."""
+    tree = ast.parse((ROOT / source).read_text(encoding="utf-8"))
     module_names = {
         target.id
         for node in ast.walk(tree)
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
-        and getattr(node.value.func, "id", None) == "_widgets"
+        and getattr(node.value.func, "id", None) == "widgets_module"
         for target in node.targets if isinstance(target, ast.Name)
     }
     assert module_names == {"w"}
@@ -312,11 +328,12 @@ def test_quiz_source_uses_only_listed_widget_api():
 
 
 def test_quiz_at_run_time_uses_only_listed_widget_api(monkeypatch):
-    """Run-time check: record what gancourse/quiz.py itself touches while a whole quiz is answered."""
+    """Run-time check: record what gancourse/quiz/widget.py itself touches while a whole quiz is answered."""
     ipywidgets = pytest.importorskip("ipywidgets")
     from gancourse import quiz as Q
+    from gancourse.quiz import widget as W
 
-    quiz_file = Q.__file__
+    quiz_file = W.__file__
     used = defaultdict(set)
     wrapped = {}
 
@@ -349,7 +366,7 @@ def test_quiz_at_run_time_uses_only_listed_widget_api(monkeypatch):
             used[name]
             return wrap(name, value) if isinstance(value, type) else value
 
-    monkeypatch.setattr(Q, "_widgets", lambda: RecordingModule())
+    monkeypatch.setattr(W, "widgets_module", lambda: RecordingModule())
     quiz = Q.quiz("gan_anatomy")
     live = quiz.widget
     for qw in live.questions:

@@ -150,20 +150,18 @@ def test_distributed_true_needs_a_process_group():
         GANTrainer(g, d, data.ring(), mlp_config(4), device="cpu", distributed=True)
 
 
-def test_subclasses_that_bypass_ddp_are_refused(monkeypatch):
-    class OwnUpdate(GANTrainer):
-        def discriminator_step(self):  # calls self.discriminator directly, not self.d_net
-            return super().discriminator_step()
-
-    class Declared(OwnUpdate):
-        distributed_ready = True
+def test_trainers_with_their_own_updates_are_refused_and_hook_trainers_accepted(monkeypatch):
+    """Trainers that only fill in GANTrainer's hooks train under torchrun; those that write whole
+    updates of their own (the unrolled GAN) say so instead of letting the processes drift apart."""
+    from gancourse.remedies import PenalizedTrainer, UnrolledGANTrainer
 
     monkeypatch.setattr(dist_utils, "is_distributed", lambda: True)  # pretend torchrun started us
     monkeypatch.setattr(dist_utils, "wrap_ddp", lambda module, device: SimpleNamespace(module=module))
     g, d = mlp_networks()
-    with pytest.raises(NotImplementedError, match="OwnUpdate cannot train on several processes"):
-        OwnUpdate(g, d, data.ring(), mlp_config(4), device="cpu")
-    assert Declared(g, d, data.ring(), mlp_config(4), device="cpu").distributed
+    with pytest.raises(NotImplementedError, match="UnrolledGANTrainer writes its own updates and does not support "
+                                                  "distributed"):
+        UnrolledGANTrainer(g, d, data.ring(), mlp_config(4), device="cpu")
+    assert PenalizedTrainer(g, d, data.ring(), mlp_config(4), device="cpu", r1_gamma=1.0).distributed
 
 
 def test_torchrun_on_a_machine_with_too_few_gpus_is_refused(monkeypatch):

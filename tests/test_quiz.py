@@ -1,4 +1,4 @@
-"""Tests for gancourse.quiz: banks, validation, grading, the score and the static HTML."""
+"""Tests for gancourse.quiz: grading, the score, the static HTML and the chapter (banks: test_quiz_bank.py)."""
 
 from __future__ import annotations
 
@@ -6,225 +6,21 @@ import copy
 import json
 import random
 import re
+from importlib import resources
 from pathlib import Path
 
 import pytest
+from quiz_sample import SAMPLE, broken, set_at
 
 from gancourse import quiz as Q
-from gancourse.quiz import Feedback, QuizBankError, Score, bank_from_dict, grade, load_bank, parse_number, quiz
-
-# A small bank with one question of each kind, used by most tests below.
-SAMPLE = {
-    "title": "Sample chapter",
-    "questions": [
-        {
-            "id": "tf",
-            "kind": "true_false",
-            "prompt": "True or false: the sky is green.",
-            "choices": [
-                {"text": "True", "correct": False, "explanation": "It is blue."},
-                {"text": "False", "correct": True, "explanation": "Right, it is blue."},
-            ],
-        },
-        {
-            "id": "one",
-            "kind": "single",
-            "prompt": "Pick the even number.",
-            "choices": [
-                {"text": "3", "correct": False, "explanation": "3 is odd."},
-                {"text": "4", "correct": True, "explanation": "4 = 2 x 2."},
-                {"text": "5", "correct": False, "explanation": "5 is odd."},
-            ],
-        },
-        {
-            "id": "many",
-            "kind": "multiple",
-            "prompt": "Pick the primes.",
-            "choices": [
-                {"text": "2", "correct": True, "explanation": "2 is the even prime."},
-                {"text": "4", "correct": False, "explanation": "4 = 2 x 2."},
-                {"text": "5", "correct": True, "explanation": "5 has no divisors but 1 and 5."},
-                {"text": "9", "correct": False, "explanation": "9 = 3 x 3."},
-            ],
-        },
-        {
-            "id": "num",
-            "kind": "numeric",
-            "prompt": "Accuracy of a fooled discriminator?",
-            "answer": 0.5,
-            "tolerance": 0.01,
-            "explanation": {"right": "It can only guess.", "wrong": "Half real, half fake: 0.5."},
-        },
-    ],
-}
+from gancourse.quiz import Feedback, Score, bank_from_dict, grade, grading, load_bank, parse_number, quiz, widget
+from gancourse.quiz import bank as bank_module
+from gancourse.quiz import page as page_module
 
 
 @pytest.fixture
 def bank():
     return bank_from_dict("sample", copy.deepcopy(SAMPLE))
-
-
-def broken(edit) -> dict:
-    """A copy of SAMPLE changed by ``edit(data)``."""
-    data = copy.deepcopy(SAMPLE)
-    edit(data)
-    return data
-
-
-# ------------------------------------------------------------------ shipped banks
-
-
-def test_shipped_banks_are_listed():
-    assert {"generative_models", "gan_anatomy"} <= set(Q.available_banks())
-
-
-@pytest.mark.parametrize("key", Q.available_banks())
-def test_every_shipped_bank_loads_and_is_complete(key):
-    bank = load_bank(key)
-    assert bank.key == key and bank.title and len(bank) >= 4
-    for q in bank.questions:
-        assert q.kind in Q.KINDS
-        if q.kind == "numeric":
-            assert q.right_explanation and q.wrong_explanation and q.tolerance >= 0
-            assert grade(q, q.answer).correct
-        else:
-            assert all(c.explanation for c in q.choices)
-            right = list(q.right_indices)
-            answer = right if q.kind == "multiple" else right[0]
-            assert grade(q, answer).correct
-
-
-def test_gan_anatomy_bank_has_the_course_questions():
-    bank = load_bank("gan_anatomy")
-    assert bank.title == "Check your understanding: GAN anatomy"
-    assert len(bank) >= 10
-    # the course's three statements, all false
-    for qid in ("gradients-reach-generator", "training-alternates", "losses-may-differ"):
-        q = bank.question(qid)
-        assert q.kind == "true_false"
-        assert grade(q, False).correct and not grade(q, True).correct
-    kinds = {q.kind for q in bank.questions}
-    assert kinds == set(Q.KINDS)
-    fooled = bank.question("fooled-accuracy")
-    assert fooled.answer == 0.5 and grade(fooled, "50%").correct
-
-
-def test_generative_models_bank():
-    bank = load_bank("generative_models")
-    assert len(bank) >= 4
-    assert grade(bank.question("what-a-sampler-cannot"), [1, 3]).correct
-    assert not grade(bank.question("what-a-sampler-cannot"), [1]).correct
-
-
-@pytest.mark.parametrize("key", ["generative_models", "gan_anatomy"])
-def test_right_answers_are_not_always_in_the_same_place(key):
-    singles = [q.right_indices[0] for q in load_bank(key).questions if q.kind == "single"]
-    assert len(set(singles)) > 1, "readers would learn where the right answer sits"
-
-
-def test_unknown_bank_lists_the_shipped_ones():
-    with pytest.raises(KeyError, match="gan_anatomy"):
-        load_bank("no_such_chapter")
-    with pytest.raises(KeyError):
-        load_bank("../etc/passwd")
-
-
-def test_bank_from_a_json_file(tmp_path):
-    path = tmp_path / "my_chapter.json"
-    path.write_text(json.dumps(SAMPLE), encoding="utf-8")
-    bank = load_bank(path)
-    assert bank.key == "my_chapter" and len(bank) == 4
-    assert Q.quiz(str(path)).bank == bank
-
-
-def test_invalid_json_names_the_bank(tmp_path):
-    path = tmp_path / "bad_chapter.json"
-    path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(QuizBankError, match="'bad_chapter'.*not valid JSON"):
-        load_bank(path)
-
-
-# ------------------------------------------------------------------ validation
-
-
-def _set(path, value):
-    def edit(data):
-        target = data
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-
-    return edit
-
-
-def _drop(path):
-    def edit(data):
-        target = data
-        for key in path[:-1]:
-            target = target[key]
-        del target[path[-1]]
-
-    return edit
-
-
-@pytest.mark.parametrize(
-    "edit, qid, problem",
-    [
-        (_set(("questions", 1, "choices", 1, "correct"), False), "one", "no right answer"),
-        (_set(("questions", 2, "choices", 0, "correct"), False) , None, None),  # still one right: valid
-        (_set(("questions", 1, "id"), "tf"), "tf", "duplicate id"),
-        (_set(("questions", 1, "choices", 2, "explanation"), ""), "one", "no explanation"),
-        (_drop(("questions", 2, "choices", 3, "explanation")), "many", "no explanation"),
-        (_drop(("questions", 3, "explanation", "wrong")), "num", "explanation for a wrong answer"),
-        (_set(("questions", 0, "kind"), "essay"), "tf", "unknown kind 'essay'"),
-        (_set(("questions", 3, "tolerance"), -0.1), "num", "bad tolerance"),
-        (_set(("questions", 3, "tolerance"), "0.1"), "num", "bad tolerance"),
-        (_set(("questions", 3, "tolerance"), float("nan")), "num", "bad tolerance"),
-        (_drop(("questions", 3, "tolerance")), "num", "bad tolerance"),
-        (_set(("questions", 3, "answer"), None), "num", "finite number"),
-        (_set(("questions", 1, "choices", 0, "correct"), True), "one", "exactly one"),
-        (_set(("questions", 0, "choices", 0, "text"), "Yes"), "tf", "'True' and 'False'"),
-        (_set(("questions", 1, "choices", 2, "text"), "3"), "one", "same text"),
-        (_set(("questions", 1, "explaination"), "typo"), "one", "unknown field"),
-        (_set(("questions", 1, "choices"), []), "one", "at least two"),
-        (_set(("questions", 1, "prompt"), " "), "one", "no prompt"),
-    ],
-)
-def test_validation_errors_name_chapter_and_question(edit, qid, problem):
-    data = broken(edit)
-    if problem is None:
-        bank_from_dict("sample", data)  # a control case that must stay valid
-        return
-    with pytest.raises(QuizBankError) as info:
-        bank_from_dict("sample", data)
-    message = str(info.value)
-    assert "quiz bank 'sample'" in message
-    assert f"question '{qid}'" in message
-    assert problem in message
-
-
-def test_question_without_id_is_named_by_position():
-    data = broken(_drop(("questions", 2, "id")))
-    with pytest.raises(QuizBankError, match=r"quiz bank 'sample', question #3 \(no id\): has no 'id'"):
-        bank_from_dict("sample", data)
-
-
-@pytest.mark.parametrize(
-    "data, problem",
-    [
-        ([], "must be a JSON object"),
-        ({"questions": SAMPLE["questions"]}, "no 'title'"),
-        ({"title": "T", "questions": []}, "non-empty list"),
-        ({"title": "T", "questions": SAMPLE["questions"], "extra": 1}, "unknown field"),
-    ],
-)
-def test_bank_level_errors_name_the_chapter(data, problem):
-    with pytest.raises(QuizBankError, match=f"quiz bank 'sample': .*{re.escape(problem)}"):
-        bank_from_dict("sample", data)
-
-
-def test_quizbankerror_is_a_valueerror():
-    assert issubclass(QuizBankError, ValueError)
 
 
 # ------------------------------------------------------------------ grading
@@ -287,9 +83,9 @@ def test_numeric_outside_tolerance(bank, answer):
 
 
 def test_numeric_tolerance_edge_is_inclusive():
-    q = bank_from_dict("edge", broken(_set(("questions", 3, "tolerance"), 0.25))).question("num")
+    q = bank_from_dict("edge", broken(set_at(("questions", 3, "tolerance"), 0.25))).question("num")
     assert grade(q, 0.75).correct and grade(q, 0.25).correct and not grade(q, 0.76).correct
-    exact = bank_from_dict("exact", broken(_set(("questions", 3, "tolerance"), 0))).question("num")
+    exact = bank_from_dict("exact", broken(set_at(("questions", 3, "tolerance"), 0))).question("num")
     assert grade(exact, "50%").correct and not grade(exact, 0.5001).correct
 
 
@@ -360,11 +156,13 @@ def test_static_html_has_real_labelled_controls(bank):
         assert f'<label class="gcq-choice" for="{input_id}">' in page
     assert '<label for="gcq-test-q3-answer">Your answer</label>' in page
     assert page.count(">Check</button>") == 4
-    assert "<script>" in page and 'document.getElementById("gcq-test")' in page
+    # the shipped script, as is: it finds its quiz by itself, with no id written into it
+    script = resources.files("gancourse.quiz").joinpath("quiz.js").read_text(encoding="utf-8")
+    assert f"<script>{script}</script>" in page and "gcq-test" not in script
 
 
 def test_static_html_escapes_and_embeds_the_data_safely():
-    data = broken(_set(("questions", 1, "prompt"), "Is </script><b>x</b> & y < z?"))
+    data = broken(set_at(("questions", 1, "prompt"), "Is </script><b>x</b> & y < z?"))
     page = Q.quiz(bank_from_dict("sample", data)).to_html(dom_id="gcq-x")
     assert "Is &lt;/script&gt;&lt;b&gt;x&lt;/b&gt; &amp; y &lt; z?" in page
     # the only closing script tags are the two we write
@@ -390,13 +188,14 @@ def test_text_fallback_names_the_quiz():
     assert repr(Q.quiz("gan_anatomy")).startswith("<gancourse quiz 'gan_anatomy'")
 
 
-def test_public_functions_name_their_chapter():
-    for name in Q.__all__:
-        obj = getattr(Q, name)
+@pytest.mark.parametrize("module", [Q, bank_module, grading, page_module, widget], ids=lambda m: m.__name__)
+def test_public_functions_name_their_chapter(module):
+    for name in module.__all__:
+        obj = getattr(module, name)
         if callable(obj):
             doc = (obj.__doc__ or "").strip()
             assert doc.endswith('Explained in the chapter "Check your understanding: GAN anatomy".'), name
-    assert Q.__doc__.strip().endswith('Explained in the chapter "Check your understanding: GAN anatomy".')
+    assert module.__doc__.strip().endswith('Explained in the chapter "Check your understanding: GAN anatomy".')
 
 
 # ------------------------------------------------------------------ the book and the chapter

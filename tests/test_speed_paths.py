@@ -7,16 +7,18 @@ forced on wherever the tests run, so machines without bf16 hardware test it too 
 """
 
 import io
+import math
 from collections import Counter
 
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from gancourse import data
+from gancourse import data, speed
 from gancourse import train as train_module
 from gancourse.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from gancourse.train import GANTrainer, TrainConfig, bf16_supported
+from gancourse.speed import bf16_supported
+from gancourse.train import GANTrainer, TrainConfig
 
 DIGITS, _ = data.sklearn_digits()
 
@@ -124,14 +126,14 @@ def test_bf16_falls_back_to_fp32_with_a_warning(monkeypatch):
 
 
 def test_bf16_detection_reads_the_processor_flags(monkeypatch):
-    monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"sse2", "avx2"}))
+    monkeypatch.setattr(speed, "_cpu_flags", lambda: frozenset({"sse2", "avx2"}))
     assert not bf16_supported("cpu")
     # AVX512-BF16 without AMX: measured slower than fp32, so the trainer keeps fp32.
-    monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
+    monkeypatch.setattr(speed, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))
     assert not bf16_supported("cpu")
-    monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16", "amx_bf16", "amx_tile"}))
+    monkeypatch.setattr(speed, "_cpu_flags", lambda: frozenset({"avx2", "avx512_bf16", "amx_bf16", "amx_tile"}))
     assert bf16_supported("cpu")
-    monkeypatch.setattr(train_module, "_cpu_flags", lambda: frozenset({"fp", "asimd", "bf16"}))  # ARM
+    monkeypatch.setattr(speed, "_cpu_flags", lambda: frozenset({"fp", "asimd", "bf16"}))  # ARM
     assert bf16_supported(torch.device("cpu"))
     assert not bf16_supported("meta")
 
@@ -260,3 +262,59 @@ def test_the_benchmark_counts_the_arithmetic_of_each_loop(monkeypatch):
     assert throughput.step_flops(loop.train) == 33_792
     assert trainer.step == 1 and loop.step == 1  # the count ran a real step
     assert throughput.matmul_rate(n=128, reps=2) > 0
+
+
+# -- every trainer built on the hooks gets the speed paths ----------------------------------------
+
+def _record_d_inputs(trainer):
+    """For every discriminator forward pass: was autocast on, and did its first convolution compute
+    channels-last (its output's layout; a 1-channel input reads the same in both layouts)?"""
+    seen = []
+    conv = next(m for m in trainer.discriminator.modules() if isinstance(m, torch.nn.Conv2d))
+    conv.register_forward_hook(lambda module, args, out: seen.append(
+        (torch.is_autocast_enabled("cpu"), out.is_contiguous(memory_format=torch.channels_last))))
+    return seen
+
+
+def _conditional_trainer(**options):
+    from gancourse.variations.conditional import ConditionalDiscriminator, ConditionalGANTrainer, ConditionalGenerator
+    torch.manual_seed(0)
+    images = torch.rand(40, 1, 28, 28) * 2 - 1
+    real = data.TensorSampler(images, torch.arange(40) % 3, device="cpu")
+    cfg = TrainConfig(latent_dim=8, batch_size=8, n_fixed=6, log_every=2, **options)
+    return ConditionalGANTrainer(ConditionalGenerator(3, latent_dim=8, embed_dim=4, width=4),
+                                 ConditionalDiscriminator(3, embed_dim=4, width=4), real, cfg, device="cpu")
+
+
+def _paired_trainer(**options):
+    from gancourse.variations.blocks import PatchDiscriminator, UNet
+    from gancourse.variations.pix2pix import PairedGANTrainer
+    torch.manual_seed(0)
+    x = torch.rand(40, 1, 28, 28) * 2 - 1
+    cfg = TrainConfig(batch_size=8, n_fixed=4, log_every=2, **options)
+    return PairedGANTrainer(UNet(1, 1, width=4), PatchDiscriminator(2, width=4), x, x.flip(-1), cfg, device="cpu")
+
+
+@pytest.mark.parametrize("make", [_conditional_trainer, _paired_trainer], ids=["conditional", "paired"])
+def test_hook_trainers_run_their_steps_in_the_precision_and_layout_they_record(make, bf16_everywhere):
+    """A conditional or paired run asked for bf16 and channels-last computes D (both updates) under
+    autocast on channels-last input, and records "bf16": the precision its steps really ran in."""
+    fast = make(precision="bf16", channels_last=True)
+    seen = _record_d_inputs(fast)
+    fast.train(2, progress=False)
+    assert fast.precision == fast.config.precision == "bf16"
+    assert seen and all(autocast for autocast, _ in seen)
+    assert all(channels_last for _, channels_last in seen)
+    assert all(math.isfinite(v) for v in fast.history["d_loss"] + fast.history["g_loss"])
+    plain = make()
+    seen = _record_d_inputs(plain)
+    plain.train(2, progress=False)
+    assert plain.precision == "fp32" and not any(autocast for autocast, _ in seen)
+
+
+def test_trainers_with_their_own_updates_refuse_speed_paths_they_do_not_run():
+    from gancourse.remedies import UnrolledGANTrainer
+    torch.manual_seed(0)
+    cfg = TrainConfig(latent_dim=2, batch_size=16, precision="bf16")
+    with pytest.raises(NotImplementedError, match="UnrolledGANTrainer writes its own updates and does not support bf16"):
+        UnrolledGANTrainer(MLPGenerator(2, 2, (8,)), MLPDiscriminator(2, (8,)), data.ring(), cfg, device="cpu")

@@ -19,22 +19,19 @@ How the condition enters (the paper concatenates it to each network's input; we 
 The condition need not be a label: any module that maps a batch of conditions to vectors of size
 ``embed_dim`` can be passed as ``condition`` (the text-to-image model passes a sentence encoder).
 
-:class:`ConditionalGANTrainer` is :class:`gancourse.train.GANTrainer` with its two updates rewritten
-to pass the condition along; the loop, the losses, the history and the checkpoints are the same.
+:class:`ConditionalGANTrainer` is :class:`gancourse.train.GANTrainer` with its data hooks changed to
+pass the condition along; the updates, the loop, the losses, the history and the checkpoints are the same.
 
 Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 
 from gancourse.data import TensorSampler
-from gancourse.losses import clip_weights, gradient_penalty
-from gancourse.models import DCGANDiscriminator, DCGANGenerator
+from gancourse.models import DCGANDiscriminator, DCGANGenerator, check_shape, eval_mode
 from gancourse.train import GANTrainer, TrainConfig
 
 __all__ = ["ConditionalGenerator", "ConditionalDiscriminator", "ConditionalGANTrainer", "label_grid"]
@@ -107,9 +104,7 @@ class ConditionalDiscriminator(nn.Module):
         self.body = DCGANDiscriminator(image_size=28, channels=1 + embed_dim, width=width)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"ConditionalDiscriminator expects images of shape (N, 1, 28, 28), got {got}")
+        check_shape(x, ("N", 1, 28, 28), "ConditionalDiscriminator", "images")
         _check_batch(x, y, "ConditionalDiscriminator")
         e = self.embed(y)  # (N, embed_dim)
         maps = e[:, :, None, None].expand(-1, -1, 28, 28)  # (N, embed_dim, 28, 28)
@@ -119,12 +114,16 @@ class ConditionalDiscriminator(nn.Module):
 class ConditionalGANTrainer(GANTrainer):
     """:class:`gancourse.train.GANTrainer` for a generator ``G(z, y)`` and a discriminator ``D(x, y)``.
 
-    Only the two updates change:
+    The updates are the base trainer's; only its hooks change (what a batch is, how the networks
+    read it):
 
-    - D step: a real batch comes with its conditions y; the fakes are drawn **for the same y**, so
-      both halves of D's batch carry the same mix of conditions; ``L_D(D(x, y), D(G(z, y), y))``.
-    - G step: conditions are drawn from the data (so each is asked for as often as it occurs) and G
-      minimises ``L_G(D(G(z, y), y))``; D's weights are frozen, as in the base trainer.
+    - D step: a real batch comes with its conditions y (:meth:`real_batch`); the fakes are drawn
+      **for the same y** (:meth:`generate`), so both halves of D's batch carry the same mix of
+      conditions; D minimises ``L_D(D(x, y), D(G(z, y), y))`` (:meth:`judge`).
+    - G step: conditions are drawn from the data (:meth:`g_batch`, so each is asked for as often as
+      it occurs) and G minimises ``L_G(D(G(z, y), y))``; D's weights are frozen, as in the base trainer.
+
+    Mixed precision, channels-last and several processes come from the base trainer.
 
     Args:
         generator, discriminator: conditional networks (:class:`ConditionalGenerator`,
@@ -155,37 +154,22 @@ class ConditionalGANTrainer(GANTrainer):
                              f"got {fixed_conditions.shape[0]}")
         self.fixed_conditions = fixed_conditions.to(self.device)
 
-    def discriminator_step(self) -> torch.Tensor:
-        """One D update on real pairs ``(x, y)`` and fake pairs ``(G(z, y), y)``; G is not updated."""
-        cfg, d = self.config, self.discriminator
-        real, y = self.real.sample_with_labels(cfg.batch_size, self.rng)
-        with torch.no_grad():
-            fake = self.generator(self.noise(cfg.batch_size), y)  # fakes for the same conditions
-        real_out, fake_out = d(real, y), d(fake, y)
-        loss = self.loss.d(real_out, fake_out)
-        if cfg.gp_weight > 0:
-            critic: Callable = lambda x: d(x, y)  # noqa: E731  (the penalty needs D with y fixed)
-            loss = loss + cfg.gp_weight * gradient_penalty(critic, real, fake, self.rng)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if cfg.clip_value is not None:
-            clip_weights(d, cfg.clip_value)
-        return self.d_statistics(loss, real_out, fake_out)
+    # The hooks of GANTrainer: a batch is images with their conditions, and both networks read the condition.
+    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` real images and their conditions ``y``."""
+        return self.real.sample_with_labels(n, self.rng)
 
-    def generator_step(self) -> torch.Tensor:
-        """One G update for conditions drawn from the data; gradients pass through D, D stays frozen."""
-        _, y = self.real.sample_with_labels(self.config.batch_size, self.rng)
-        self.discriminator.requires_grad_(False)
-        try:
-            fake_out = self.discriminator(self.generator(self.noise(self.config.batch_size), y), y)
-            loss = self.loss.g(fake_out)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
-        finally:
-            self.discriminator.requires_grad_(True)
-        return loss.detach()
+    def g_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Conditions for G's update, drawn from the data, so each is asked for as often as it occurs."""
+        return self.real_batch(n)
+
+    def generate(self, g: nn.Module, y: torch.Tensor, n: int) -> torch.Tensor:
+        """``G(z, y)``: fakes for the given conditions (the same ``y`` as the real half of D's batch)."""
+        return g(self.noise(n), y)
+
+    def judge(self, d: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``D(x, y)``: is x a real image *of class y*?"""
+        return d(x, y)
 
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None,
@@ -200,12 +184,8 @@ class ConditionalGANTrainer(GANTrainer):
         if z.shape[0] != y.shape[0]:
             raise ValueError(f"sample needs one condition per noise vector: got {z.shape[0]} noise vectors "
                              f"and {y.shape[0]} conditions")
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
+        with eval_mode(self.generator):
             return self.generator(z.to(self.device), y)
-        finally:
-            self.generator.train(was_training)
 
 
 def label_grid(n_classes: int = 10, per_class: int = 10) -> torch.Tensor:

@@ -34,16 +34,11 @@ from torch import nn
 
 from gancourse.config import device as default_device
 from gancourse.data import TensorSampler
+from gancourse.models import check_shape, frozen
 from gancourse.train import TrainConfig
 from gancourse.variations.blocks import TranslationTrainer, translate
 
 __all__ = ["thin_strokes", "thick_strokes", "ink_fraction", "unpaired_domains", "CycleGANTrainer"]
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
 
 
 def thin_strokes(images: torch.Tensor) -> torch.Tensor:
@@ -54,7 +49,7 @@ def thin_strokes(images: torch.Tensor) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_images(images)
+    check_shape(images, ("N", "C", "H", "W"), "thin_strokes", "images")
     padded = F.pad(-images, (0, 1, 0, 1), value=1.0)  # pad with background (-1, negated: +1)
     return -F.max_pool2d(padded, kernel_size=2, stride=1)
 
@@ -66,7 +61,7 @@ def thick_strokes(images: torch.Tensor) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_images(images)
+    check_shape(images, ("N", "C", "H", "W"), "thick_strokes", "images")
     return F.max_pool2d(images, kernel_size=3, stride=1, padding=1)
 
 
@@ -79,7 +74,7 @@ def ink_fraction(images: torch.Tensor, threshold: float = 0.0) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_images(images)
+    check_shape(images, ("N", "C", "H", "W"), "ink_fraction", "images")
     return (images > threshold).float().flatten(1).mean(1)
 
 
@@ -95,7 +90,7 @@ def unpaired_domains(images: torch.Tensor, labels: torch.Tensor, seed: int = 0):
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_images(images)
+    check_shape(images, ("N", "C", "H", "W"), "unpaired_domains", "images")
     if labels.shape[0] != images.shape[0] or images.shape[0] < 2:
         raise ValueError(f"need at least 2 images and one label per image, got {images.shape[0]} images and "
                          f"{labels.shape[0]} labels")
@@ -137,6 +132,9 @@ class CycleGANTrainer(TranslationTrainer):
     """
 
     extra_keys = ("cycle", "identity")
+    #: CycleGAN writes its own two updates (two generators and two discriminators at once do not fit
+    #: the base trainer's hooks), and they run in fp32, contiguous, in one process.
+    supports = frozenset()
 
     def __init__(self, g_ab: nn.Module, g_ba: nn.Module, d_a: nn.Module, d_b: nn.Module, domain_a: torch.Tensor,
                  domain_b: torch.Tensor, config: TrainConfig | None = None, *, cycle_weight: float = 10.0,
@@ -151,19 +149,24 @@ class CycleGANTrainer(TranslationTrainer):
         if cycle_weight < 0 or identity_weight < 0:
             raise ValueError(f"cycle_weight and identity_weight must be >= 0, got {cycle_weight} and {identity_weight}")
         config = config if config is not None else TrainConfig(loss="least_squares")
+        if config.gp_weight > 0 or config.clip_value is not None:
+            raise ValueError("CycleGANTrainer has no gradient penalty or weight clipping: set gp_weight=0 and "
+                             f"clip_value=None in its config (got gp_weight={config.gp_weight}, "
+                             f"clip_value={config.clip_value})")
         dev = torch.device(device) if device is not None else default_device()
         self.domain_a = TensorSampler(domain_a, device=dev)
         self.domain_b = TensorSampler(domain_b, device=dev)
         generators = nn.ModuleDict({"ab": g_ab, "ba": g_ba})
         discriminators = nn.ModuleDict({"a": d_a, "b": d_b})
-        super().__init__(generators, discriminators, self.domain_a, config, domain_a[:config.n_fixed], device=dev)
+        super().__init__(generators, discriminators, self.domain_a, config, fixed_inputs=domain_a[:config.n_fixed],
+                         device=dev)
         self.cycle_weight, self.identity_weight = cycle_weight, identity_weight
 
     def _batches(self) -> tuple[torch.Tensor, torch.Tensor]:
         n = self.config.batch_size
         return self.domain_a(n, self.rng), self.domain_b(n, self.rng)
 
-    def discriminator_step(self) -> torch.Tensor:
+    def discriminator_step(self) -> dict[str, torch.Tensor]:
         """One update of both discriminators on real images and (detached) translations."""
         g, d = self.generator, self.discriminator
         a, b = self._batches()
@@ -172,19 +175,16 @@ class CycleGANTrainer(TranslationTrainer):
         real_a_out, fake_a_out = d["a"](a), d["a"](fake_a)
         real_b_out, fake_b_out = d["b"](b), d["b"](fake_b)
         loss = self.loss.d(real_a_out, fake_a_out) + self.loss.d(real_b_out, fake_b_out)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        self.update(self.opt_d, loss)
         real_out = torch.cat([real_a_out.flatten(), real_b_out.flatten()])
         fake_out = torch.cat([fake_a_out.flatten(), fake_b_out.flatten()])
         return self.d_statistics(loss, real_out, fake_out)
 
-    def generator_step(self) -> torch.Tensor:
-        """One update of both generators; returns ``[adversarial, cycle, identity]`` (unweighted)."""
+    def generator_step(self) -> dict[str, torch.Tensor]:
+        """One update of both generators; returns the adversarial, cycle and identity losses (unweighted)."""
         g, d = self.generator, self.discriminator
         a, b = self._batches()
-        d.requires_grad_(False)
-        try:
+        with frozen(d):
             fake_b, fake_a = g["ab"](a), g["ba"](b)
             adversarial = self.loss.g(d["b"](fake_b)) + self.loss.g(d["a"](fake_a))
             cycle = F.l1_loss(g["ba"](fake_b), a) + F.l1_loss(g["ab"](fake_a), b)
@@ -194,16 +194,12 @@ class CycleGANTrainer(TranslationTrainer):
                 loss = loss + self.identity_weight * identity
             else:
                 identity = torch.zeros((), device=self.device)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
-        finally:
-            d.requires_grad_(True)
-        return torch.stack([adversarial.detach(), cycle.detach(), identity.detach()])
+            self.update(self.opt_g, loss)
+        return {"g_loss": adversarial.detach(), "cycle": cycle.detach(), "identity": identity.detach()}
 
     @torch.no_grad()
-    def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Translate A images to B with ``G_AB`` in eval mode: ``noise`` if given (A images, despite the
-        base trainer's name), else the first ``n`` fixed A images."""
-        x = noise if noise is not None else self.fixed_noise[:n]
+    def sample(self, n: int | None = None, *, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Translate A images to B with ``G_AB`` in eval mode: ``inputs`` if given, else the first ``n``
+        fixed A images."""
+        x = inputs if inputs is not None else self.fixed_inputs[:n]
         return translate(self.generator["ab"], x.to(self.device))

@@ -38,7 +38,7 @@ from torch import nn
 
 from gancourse.config import device as default_device
 from gancourse.data import TensorSampler
-from gancourse.losses import clip_weights, gradient_penalty
+from gancourse.models import check_shape
 from gancourse.train import TrainConfig
 from gancourse.variations.blocks import TranslationTrainer, reconstruction_loss
 
@@ -56,9 +56,7 @@ def silhouettes(images: torch.Tensor, block: int = 4, threshold: float = 0.0) ->
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
+    check_shape(images, ("N", "C", "H", "W"), "silhouettes", "images")
     if not isinstance(block, int) or block < 1 or images.shape[-1] % block or images.shape[-2] % block:
         raise ValueError(f"block must be a positive int dividing the image size {tuple(images.shape[-2:])}, "
                          f"got {block!r}")
@@ -73,6 +71,10 @@ class PairedGANTrainer(TranslationTrainer):
     - D step: a batch of pairs (x, y); D learns to call ``(x, y)`` real and ``(x, G(x))`` fake (G's
       output is detached, so G is not updated).
     - G step: D frozen; G minimises ``L_G(D(x, G(x))) + recon_weight * recon(G(x), y)``.
+
+    Both updates are the base trainer's: this class only fills in its hooks (a real example is a
+    target, its context the input; :meth:`g_terms` adds the reconstruction loss), so mixed precision,
+    channels-last and several processes come from the base.
 
     With ``conditional=True`` (pix2pix) D reads input and output stacked as channels, so it can
     tell a real digit that does not fit its outline from one that does; inputs and outputs must
@@ -117,43 +119,28 @@ class PairedGANTrainer(TranslationTrainer):
         self.pairs = TensorSampler(inputs, targets, device=dev)  # its "labels" are the targets
         if fixed_inputs is None:
             fixed_inputs = inputs[:config.n_fixed]
-        super().__init__(generator, discriminator, self.pairs, config, fixed_inputs, device=dev)
+        super().__init__(generator, discriminator, self.pairs, config, fixed_inputs=fixed_inputs, device=dev)
         self.recon_weight, self.conditional = recon_weight, conditional
         self.recon = reconstruction_loss(recon)
 
-    def judge(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # The hooks of GANTrainer: a real example is a target y, its context the input x it belongs to.
+    def real_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``n`` pairs, as ``(targets y, inputs x)``."""
+        x, y = self.pairs.sample_with_labels(n, self.rng)
+        return y, x
+
+    def g_batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's update also takes pairs: the inputs to translate and the targets to reconstruct."""
+        return self.real_batch(n)
+
+    def generate(self, g: nn.Module, x: torch.Tensor, n: int) -> torch.Tensor:
+        """``G(x)``: no noise, the output is a function of the input."""
+        return g(x)
+
+    def judge(self, d: nn.Module, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """D's logits for outputs ``y`` of inputs ``x``: ``D([x, y])`` if conditional, else ``D(y)``."""
-        return self.discriminator(torch.cat([x, y], dim=1) if self.conditional else y)
+        return d(torch.cat([x, y], dim=1) if self.conditional else y)
 
-    def discriminator_step(self) -> torch.Tensor:
-        """One D update on real pairs ``(x, y)`` and fake pairs ``(x, G(x))``; G is not updated."""
-        cfg = self.config
-        x, y = self.pairs.sample_with_labels(cfg.batch_size, self.rng)
-        with torch.no_grad():
-            fake = self.generator(x)
-        real_out, fake_out = self.judge(x, y), self.judge(x, fake)
-        loss = self.loss.d(real_out, fake_out)
-        if cfg.gp_weight > 0:
-            loss = loss + cfg.gp_weight * gradient_penalty(lambda out: self.judge(x, out), y, fake, self.rng)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if cfg.clip_value is not None:
-            clip_weights(self.discriminator, cfg.clip_value)
-        return self.d_statistics(loss, real_out, fake_out)
-
-    def generator_step(self) -> torch.Tensor:
-        """One G update on adversarial + weighted reconstruction loss; returns ``[adversarial, recon]``."""
-        x, y = self.pairs.sample_with_labels(self.config.batch_size, self.rng)
-        self.discriminator.requires_grad_(False)
-        try:
-            fake = self.generator(x)
-            adversarial = self.loss.g(self.judge(x, fake))
-            recon = self.recon(fake, y)
-            loss = adversarial + self.recon_weight * recon
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt_g.step()
-        finally:
-            self.discriminator.requires_grad_(True)
-        return torch.stack([adversarial.detach(), recon.detach()])
+    def g_terms(self, fake: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> dict[str, tuple[float, torch.Tensor]]:
+        """The reconstruction loss ``recon(G(x), y)``, weighted by ``recon_weight``."""
+        return {"recon": (self.recon_weight, self.recon(fake, y))}
