@@ -20,9 +20,8 @@ import sys
 import time
 
 import nbformat
-from nbclient import NotebookClient
-
 from common import RESULTS, ROOT, machine, machine_markdown, table, write_results
+from nbclient import NotebookClient
 
 BOOK = ROOT / "book"
 
@@ -36,7 +35,8 @@ def run_notebook(path, quick: bool, timeout: int) -> dict:
         os.environ.pop("GANCOURSE_QUICK", None)
     start = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}}).execute()
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(BOOK)}})
+        client.execute()
         status = "ok"
     except Exception as err:  # noqa: BLE001  (report any failure and go on with the next notebook)
         status = f"error: {type(err).__name__}: {str(err).strip().splitlines()[-1][:200] if str(err).strip() else ''}"
@@ -96,7 +96,8 @@ def main(argv=None) -> int:
     info["load_average_1min_end"] = machine().get("load_average_1min")
     existing = RESULTS / f"{args.name}.json"
     if args.update and existing.is_file():
-        modes, results = merge(json.loads(existing.read_text()), {"machine": info, "modes": modes, "notebooks": results})
+        new = {"machine": info, "modes": modes, "notebooks": results}
+        modes, results = merge(json.loads(existing.read_text()), new)
     md = render(info, modes, results)
     write_results(args.name, {"machine": info, "modes": modes, "notebooks": results}, md)
     print(md.split("## Machine")[0])

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,18 +14,16 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from baseline import BaselineLoop  # the scripts run from this folder, so it is on the path
+
+from gancourse import data
+from gancourse.recipes import RECIPES, make_trainer, mlp_gan
+from gancourse.speed import bf16_supported
+from gancourse.train import GANTrainer
+from gancourse.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
-sys.path.insert(0, str(ROOT))  # a fresh clone works without installing gancourse first
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from baseline import BaselineLoop  # noqa: E402
-
-from gancourse import data  # noqa: E402
-from gancourse.cli import RECIPES, make_trainer  # noqa: E402
-from gancourse.models import MLPDiscriminator, MLPGenerator  # noqa: E402
-from gancourse.train import GANTrainer, TrainConfig, bf16_supported  # noqa: E402
 
 
 def machine() -> dict:
@@ -118,7 +115,7 @@ class Case:
 
 def _recipe_case(name: str, recipe: str, tensor: torch.Tensor) -> Case:
     r = RECIPES[recipe]
-    cfg = TrainConfig(**r.config)
+    cfg = r.config
 
     def build(seed, **options):
         return make_trainer(recipe, device="cpu", distributed=False, seed=seed, **options)
@@ -138,13 +135,13 @@ def cases() -> dict[str, Case]:
 
     def small_mlp(seed, **options):
         cfg = TrainConfig(latent_dim=2, batch_size=64, seed=seed, **options)
-        return GANTrainer(MLPGenerator(2, 2, (128, 128)), MLPDiscriminator(2, (128, 128)), data.ring(), cfg,
-                          device="cpu", distributed=False)
+        return mlp_gan(data.ring(), cfg, device="cpu", distributed=False)
 
     return {
         "mnist-dcgan": _recipe_case("mnist-dcgan", "mnist-dcgan", images),
         "ring": _recipe_case("ring", "ring", points),
-        "ring-small": Case("ring-small", "MLP GAN with the library's defaults: 2x128 hidden units, batch 64, on the ring",
+        "ring-small": Case("ring-small",
+                           "MLP GAN with the library's defaults: 2x128 hidden units, batch 64, on the ring",
                            "points", points, small_mlp, (2e-4, 2e-4), 2, 64),
     }
 

@@ -1,10 +1,11 @@
 """Mode collapse on the ring and the grid: GAN remedies over many seeds, beside the published tables.
 
-Each method is a :class:`gancourse.remedies.MixtureRecipe` (networks, loss, remedy, learning-rate
+Each method is a :class:`gancourse.recipes.MixtureRecipe` (networks, loss, remedy, learning-rate
 schedule), trained from scratch once per seed on each data set and scored on 2,500 samples with
 :func:`gancourse.metrics.mode_metrics` (modes captured, share of high-quality samples, reverse KL), as in
 the PacGAN (Lin et al., 2018) and VEEGAN (Srivastava et al., 2017) papers. The table reports mean and
-standard error over the seeds, and the wall-clock and CPU seconds of the slowest run.
+standard error over the seeds (:func:`gancourse.recipes.seed_summary`, as in the chapter "Common
+problems"), and the wall-clock and CPU seconds of the slowest run.
 
 The goal set for the course's best recipe: on the ring at least 7.9 modes and 95% high-quality samples,
 on the grid at least 24.5 modes and 93%, as means over 10 seeds, each run at most 60 seconds on a CPU.
@@ -23,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
-import statistics
 import sys
 import time
 from dataclasses import replace
@@ -35,8 +34,8 @@ from pathlib import Path
 import torch
 
 from gancourse import data
-from gancourse.remedies import (BEST_MIXTURE_RECIPES, InstanceNoiseTrainer, MixtureRecipe, PenalizedTrainer,
-                                UnrolledGANTrainer, train_recipes)
+from gancourse.recipes import BEST_MIXTURE_RECIPES, MIXTURE_CONFIG, MixtureRecipe, seed_summary, train_recipes
+from gancourse.remedies import InstanceNoiseTrainer, PenalizedTrainer, UnrolledGANTrainer
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -45,20 +44,20 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STEPS = 1000
 
 #: The collapse-prone setup of the chapter's table: a plain GAN with batches of 64.
-BASE = MixtureRecipe("GAN (modified minimax)", batch_size=64)
+BASE = MixtureRecipe("GAN (modified minimax)", replace(MIXTURE_CONFIG, batch_size=64))
 
 #: The methods of the chapter "Common problems", in its table's order (keep the two in step).
 METHODS = {
     "gan": BASE,
-    "minimax": replace(BASE, name="GAN (saturating minimax)", loss="minimax"),
-    "wgan_gp": replace(BASE, name="WGAN-GP", loss="wasserstein", gp_weight=0.1, betas=(0.5, 0.9)),
-    "unrolled": replace(BASE, name="Unrolled GAN (k = 5)", trainer=UnrolledGANTrainer,
-                        trainer_kwargs={"unroll_steps": 5, "second_order": False}),
-    "pacgan2": replace(BASE, name="PacGAN2 (extension)", pack=2),
-    "noise": replace(BASE, name="Instance noise", trainer=InstanceNoiseTrainer,
-                     trainer_kwargs={"sigma_start": 0.3, "anneal_steps": STEPS // 2}),
-    "r1": replace(BASE, name="R1 penalty", trainer=PenalizedTrainer, trainer_kwargs={"r1_gamma": 0.1}),
-    "l2": replace(BASE, name="Weight penalty", trainer=PenalizedTrainer, trainer_kwargs={"weight_decay": 1e-3}),
+    "minimax": BASE.variant(name="GAN (saturating minimax)", loss="minimax"),
+    "wgan_gp": BASE.variant(name="WGAN-GP", loss="wasserstein", gp_weight=0.1, betas=(0.5, 0.9)),
+    "unrolled": BASE.variant(name="Unrolled GAN (k = 5)", trainer=UnrolledGANTrainer,
+                             trainer_kwargs={"unroll_steps": 5, "second_order": False}),
+    "pacgan2": BASE.variant(name="PacGAN2 (extension)", pack=2),
+    "noise": BASE.variant(name="Instance noise", trainer=InstanceNoiseTrainer,
+                          trainer_kwargs={"sigma_start": 0.3, "anneal_steps": STEPS // 2}),
+    "r1": BASE.variant(name="R1 penalty", trainer=PenalizedTrainer, trainer_kwargs={"r1_gamma": 0.1}),
+    "l2": BASE.variant(name="Weight penalty", trainer=PenalizedTrainer, trainer_kwargs={"weight_decay": 1e-3}),
 }
 
 GOALS = {"ring": {"modes": 7.9, "high_quality_pct": 95.0}, "grid": {"modes": 24.5, "high_quality_pct": 93.0}}
@@ -66,27 +65,24 @@ MAX_SECONDS = 60.0
 
 #: Published numbers (mean ± standard error) from PacGAN (Lin et al., 2018), Table 1, 10 trials.
 PACGAN_TABLE = {
-    "ring": [("GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"), ("ALI", "6.6 ± 0.3", "97.6 ± 0.4", "0.36 ± 0.04"),
-             ("PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"), ("PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"),
+    "ring": [("GAN", "6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+             ("ALI", "6.6 ± 0.3", "97.6 ± 0.4", "0.36 ± 0.04"),
+             ("PacGAN2", "7.9 ± 0.1", "95.6 ± 2.0", "0.07 ± 0.03"),
+             ("PacGAN3", "7.8 ± 0.1", "97.7 ± 0.3", "0.10 ± 0.02"),
              ("PacGAN4", "7.8 ± 0.1", "95.9 ± 1.4", "0.07 ± 0.02")],
-    "grid": [("GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"), ("ALI", "24.1 ± 0.4", "95.7 ± 0.6", "0.14 ± 0.03"),
-             ("PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"), ("PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"),
+    "grid": [("GAN", "17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+             ("ALI", "24.1 ± 0.4", "95.7 ± 0.6", "0.14 ± 0.03"),
+             ("PacGAN2", "23.8 ± 0.7", "91.3 ± 0.8", "0.13 ± 0.04"),
+             ("PacGAN3", "24.6 ± 0.4", "94.2 ± 0.4", "0.06 ± 0.02"),
              ("PacGAN4", "24.8 ± 0.2", "93.6 ± 0.6", "0.04 ± 0.01")],
 }
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (0 for a single value)."""
-    m = statistics.fmean(values)
-    se = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return m, se
 
 
 def run(methods: list[str], datasets: list[str], seeds: int, quick: bool, workers: int = 1) -> dict:
     """Train every (data set, method, seed) and return the raw runs and the summary rows.
 
     The seeds of a row train side by side in ``workers`` single-threaded processes with
-    :func:`gancourse.remedies.train_recipes`; each run's time is its own, measured in its process.
+    :func:`gancourse.recipes.train_recipes`; each run's time is its own, measured in its process.
     """
     mixtures = {"ring": data.ring(), "grid": data.grid()}
     runs, summary = [], []
@@ -106,7 +102,8 @@ def run(methods: list[str], datasets: list[str], seeds: int, quick: bool, worker
                       f"{row['high_quality_pct']:5.1f}% HQ, reverse KL {row['reverse_kl']:.3f}, "
                       f"{row['seconds']:.1f} s ({row['cpu_seconds']:.1f} s CPU)", flush=True)
             runs += rows
-            stats = {k: mean_se([r[k] for r in rows]) for k in ("modes", "high_quality_pct", "reverse_kl")}
+            s = seed_summary([result.metrics for result in results])
+            stats = {"modes": s["modes"], "high_quality_pct": s["hq"], "reverse_kl": s["kl"]}
             summary.append({"dataset": ds, "method": key, "name": recipe.name, "steps": steps, "seeds": seeds,
                             **{k: {"mean": m, "se": se} for k, (m, se) in stats.items()},
                             "max_seconds": max(r["seconds"] for r in rows),
@@ -132,7 +129,8 @@ def goal_lines(summary: list[dict]) -> list[str]:
 def markdown(result: dict, meta: dict) -> str:
     out = ["# Mode collapse on 2-D mixtures: measured results", "",
            f"Produced by `benchmarks/mode_collapse.py` on {meta['date']} ({meta['seeds']} seeds per row, "
-           f"2,500 samples per run, torch {meta['torch']}, {meta['threads']} thread(s) per run, {meta.get('workers', 1)} run(s) side by side, {meta['cpu_count']} CPUs"
+           f"2,500 samples per run, torch {meta['torch']}, {meta['threads']} thread(s) per run, "
+           f"{meta.get('workers', 1)} run(s) side by side, {meta['cpu_count']} CPUs"
            f"{', quick mode' if meta['quick'] else ''}). Mean ± standard error over the seeds; times are those "
            "of the slowest run.", ""]
     for ds in sorted({r["dataset"] for r in result["summary"]}, key=["ring", "grid"].index):
@@ -147,7 +145,7 @@ def markdown(result: dict, meta: dict) -> str:
                      for k, p in (("modes", 1), ("high_quality_pct", 1), ("reverse_kl", 2))]
             out.append(f"| {row['name']} | {row['steps']} | {' | '.join(cells)} | {row['max_seconds']:.1f} | "
                        f"{row['max_cpu_seconds']:.1f} |")
-        out += ["", f"Published (PacGAN paper, Lin et al. 2018, Table 1, 10 trials):", "",
+        out += ["", "Published (PacGAN paper, Lin et al. 2018, Table 1, 10 trials):", "",
                 "| method | modes captured | high quality % | reverse KL |", "|---|---|---|---|"]
         out += [f"| {name} | {m} | {hq} | {kl} |" for name, m, hq, kl in PACGAN_TABLE[ds]]
         out.append("")
@@ -188,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.workers or min(os.cpu_count() or 1, seeds)
     result = run(methods, datasets, seeds, args.quick, workers)
     meta = {"date": time.strftime("%Y-%m-%d"), "seeds": seeds, "quick": args.quick, "torch": torch.__version__,
-            "threads": torch.get_num_threads() if workers == 1 else 1, "workers": workers, "cpu_count": os.cpu_count(), "python": platform.python_version(),
+            "threads": torch.get_num_threads() if workers == 1 else 1, "workers": workers,
+            "cpu_count": os.cpu_count(), "python": platform.python_version(),
             "machine": platform.machine()}
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "mode_collapse_quick" if args.quick else "mode_collapse"

@@ -21,9 +21,8 @@ import argparse
 import sys
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-
 from common import Clock, cases, machine, machine_markdown, median, speed_options, table, write_results
+from torch.utils.flop_counter import FlopCounterMode
 
 STEPS = {"mnist-dcgan": 20, "ring": 150, "ring-small": 300}
 WARMUP = {"mnist-dcgan": 3, "ring": 20, "ring-small": 30}

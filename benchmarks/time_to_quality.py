@@ -21,24 +21,16 @@ import argparse
 import sys
 
 import torch
-
 from common import Clock, cases, machine, machine_markdown, speed_options, table, write_results
 
 from gancourse.classifier import digit_split
-from gancourse.cli import RECIPES
 from gancourse.data import mnist_digits
 from gancourse.data import ring as ring_mixture
 from gancourse.metrics import class_coverage, frechet_classifier_distance, mode_metrics
+from gancourse.recipes import RECIPES
+from gancourse.train import GANTrainer
 
 RING_TARGETS = (0.8, 0.9)
-
-
-def _lr_at(recipe, step, base):
-    factor = 1.0
-    for start, f in recipe.lr_schedule:
-        if step >= start:
-            factor = f
-    return base[0] * factor, base[1] * factor
 
 
 def _loops(case, seed):
@@ -58,13 +50,12 @@ def _sample(loop, n):
     return loop.sample(n).float()
 
 
-def _set_lr(loop, lr):
-    if hasattr(loop, "set_lr"):
-        loop.set_lr(*lr)
+def _set_lr_scale(loop, factor, base):
+    """The recipe's schedule on either loop: the trainer's own set_lr_scale, the baseline's set_lr."""
+    if isinstance(loop, GANTrainer):
+        loop.set_lr_scale(factor)
     else:
-        for opt, value in ((loop.opt_g, lr[0]), (loop.opt_d, lr[1])):
-            for group in opt.param_groups:
-                group["lr"] = value
+        loop.set_lr(base[0] * factor, base[1] * factor)
 
 
 def ring(case, seed, max_steps, every=250):
@@ -75,7 +66,7 @@ def ring(case, seed, max_steps, every=250):
     for name, loop in loops.items():
         wall, cpu, step, reached, curve = 0.0, 0.0, 0, {}, []
         while step < max_steps and len(reached) < len(RING_TARGETS):
-            _set_lr(loop, _lr_at(recipe, step, case.lr))
+            _set_lr_scale(loop, recipe.schedule.factor(step, max_steps), case.lr)
             with Clock() as c:
                 _train(loop, every)
             wall, cpu, step = wall + c.wall, cpu + c.cpu, step + every
@@ -116,7 +107,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="ring,mnist-dcgan")
     parser.add_argument("--seeds", default="0")
-    parser.add_argument("--ring-steps", type=int, default=RECIPES["ring"].steps)
+    parser.add_argument("--ring-steps", type=int, default=RECIPES["ring"].steps,
+                        help="most steps of the ring case; the recipe's learning-rate schedule spans them")
     parser.add_argument("--dcgan-steps", type=int, default=600)
     parser.add_argument("--fcd", type=float, default=400.0)
     parser.add_argument("--threads", type=int, default=None)

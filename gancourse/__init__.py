@@ -9,9 +9,11 @@ chapters meet them.
 - :mod:`gancourse.data`       the distributions and digit sets the chapters train on (Welcome)
 - :mod:`gancourse.models`     MLP and DCGAN-style networks; shape checks, eval mode, freezing (Welcome,
   The discriminator, The generator)
+- :mod:`gancourse.noise`      the generator's input: noise batches and latent walks (The generator)
 - :mod:`gancourse.diagram`    the GAN system drawn as boxes and arrows; layer tables (GAN structure)
 - :mod:`gancourse.losses`     the GAN losses from discriminator logits, and the penalties (The
   discriminator, Loss functions, Common problems)
+- :mod:`gancourse.train_config` the settings of a training run, checked when made (GAN training)
 - :mod:`gancourse.train`      one training loop with one extension seam, history and checkpoints
   (GAN training)
 - :mod:`gancourse.checkpoint` atomic, validated checkpoint files (Scaling up)

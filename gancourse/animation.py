@@ -1,8 +1,8 @@
 """Animations of training, and the 1-D density pictures that several chapters share.
 
-- :func:`kde_1d` estimates a density from 1-D samples (a Gaussian kernel density estimate).
 - :func:`snapshot_1d` records a 1-D GAN at one moment: the data density, the generator's density, the
-  discriminator's curve and the mapping ``z -> x = G(z)``; :func:`plot_snapshot_1d` draws it in the
+  discriminator's curve and the mapping ``z -> x = G(z)`` (the generator's density estimated with
+  :func:`gancourse.metrics.kde_1d`); :func:`plot_snapshot_1d` draws it in the
   style of Figure 1 of the original GAN paper (Goodfellow et al., "Generative adversarial nets",
   NeurIPS 2014), and :func:`figure1_animation` trains a 1-D GAN and animates that figure.
 - :func:`explorer_animation` trains a GAN on 2-D points with the explorer of
@@ -28,52 +28,20 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib.animation import FuncAnimation
 
-from gancourse.plot import FAKE_COLOR, OKABE_ITO, REAL_COLOR, _smooth
-from gancourse.train import GANTrainer, sample_noise
+from gancourse.explorer import Explorer, draw_view
+from gancourse.metrics import kde_1d
+from gancourse.models import eval_mode
+from gancourse.noise import sample_noise
+from gancourse.plot import FAKE_COLOR, OKABE_ITO, REAL_COLOR, moving_average
+from gancourse.train import GANTrainer
 
-__all__ = ["kde_1d", "Snapshot1D", "snapshot_1d", "plot_snapshot_1d", "figure1_animation", "explorer_animation",
+__all__ = ["Snapshot1D", "snapshot_1d", "plot_snapshot_1d", "figure1_animation", "explorer_animation",
            "animation_html", "D_COLOR"]
 
 #: Colour of the discriminator's curve (Okabe-Ito black); the data is blue and the generator vermilion.
 D_COLOR = OKABE_ITO[7]
 
 _MAX_FRAMES = 100
-
-
-def kde_1d(samples: torch.Tensor, grid: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
-    """Gaussian kernel density estimate of 1-D ``samples`` (shape ``(n,)`` or ``(n, 1)``) on ``grid``.
-
-    ``p(x) = 1/(n h) sum_i phi((x - x_i) / h)`` with phi the standard normal density. The default
-    bandwidth is Silverman's rule of thumb, ``h = 0.9 min(std, IQR / 1.34) n^(-1/5)`` (Silverman,
-    "Density estimation for statistics and data analysis", 1986, eq. 3.31). Any bandwidth is floored
-    at the grid's spacing (1e-3 for a one-point grid), so that samples piled up in a spike narrower
-    than the grid still show on it, and samples that all coincide still give a density.
-
-    Returns a tensor shaped like ``grid``.
-
-    Explained in the chapter "GAN training".
-    """
-    x = torch.as_tensor(samples, dtype=torch.float64).detach().cpu()
-    if x.dim() == 2 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.dim() != 1 or x.numel() < 2:
-        raise ValueError(f"samples must have shape (n,) or (n, 1) with n >= 2, got {tuple(x.shape)}")
-    x = x[torch.isfinite(x)]
-    grid_t = torch.as_tensor(grid, dtype=torch.float64).detach().cpu()
-    if x.numel() < 2:
-        return torch.zeros_like(grid_t, dtype=torch.float32)
-    if bandwidth is None:
-        q75, q25 = torch.quantile(x, 0.75), torch.quantile(x, 0.25)
-        spread = min(float(x.std()), float(q75 - q25) / 1.34) or float(x.std())
-        bandwidth = 0.9 * spread * x.numel() ** (-0.2)
-    elif not bandwidth > 0:
-        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
-    flat = grid_t.reshape(-1)
-    spacing = float(flat.max() - flat.min()) / (flat.numel() - 1) if flat.numel() > 1 else 0.0
-    h = max(float(bandwidth), spacing, 1e-3)
-    u = (grid_t.reshape(-1, 1) - x.reshape(1, -1)) / h  # (m, n)
-    density = torch.exp(-0.5 * u**2).sum(1) / (x.numel() * h * math.sqrt(2 * math.pi))
-    return density.reshape(grid_t.shape).float()
 
 
 @dataclass
@@ -90,7 +58,8 @@ class Snapshot1D:
         z_quantile: ``(k,)`` positions of the noise values drawn on the z line, as quantiles in (0, 1).
         z_x: ``(k,)`` where the generator sends those noise values, ``G(z)``.
         g_mean, g_std: mean and standard deviation of the generator's samples.
-        accuracy: D's accuracy at every step so far (mean of its accuracy on real and on fake).
+        accuracy: D's accuracy at every step so far (the history's ``d_acc``: the mean of its
+            accuracy on real and on fake).
 
     Explained in the chapter "GAN training".
     """
@@ -124,7 +93,7 @@ def snapshot_1d(trainer: GANTrainer, data, x: torch.Tensor, *, n_samples: int = 
         trainer: a trainer whose generator makes ``(N, 1)`` samples and whose discriminator reads them.
         data: the real distribution: anything with ``pdf`` (a 1-D
             :class:`gancourse.data.GaussianMixture`), or a callable sampler, whose density is then
-            estimated with :func:`kde_1d`.
+            estimated with :func:`gancourse.metrics.kde_1d`.
         x: ``(m,)`` grid on which to evaluate the densities and D.
         n_samples: generator samples for its density estimate (from a fixed noise batch).
         n_lines: noise values drawn on the z line when the noise is 1-D (0 for none).
@@ -146,21 +115,15 @@ def snapshot_1d(trainer: GANTrainer, data, x: torch.Tensor, *, n_samples: int = 
         p_data = kde_1d(data(n_samples, torch.Generator().manual_seed(seed)).cpu(), x)
     else:
         raise TypeError("data must have a pdf method (a 1-D GaussianMixture) or be a sampler data(n, generator)")
-    d_net = trainer.discriminator
-    was_training = d_net.training
-    d_net.eval()
-    try:
-        out = d_net(x[:, None].to(trainer.device)).cpu()
-    finally:
-        d_net.train(was_training)
+    with eval_mode(trainer.discriminator):
+        out = trainer.discriminator(x[:, None].to(trainer.device)).cpu()
     probability = trainer.loss.outputs_probability
     z_quantile = z_x = None
     if n_lines and cfg.latent_dim == 1:
         z_lines, z_quantile = _noise_quantiles(n_lines, cfg.noise)
         z_x = trainer.sample(noise=z_lines.to(trainer.device)).cpu()[:, 0]
     trainer.flush()
-    h = trainer.history
-    accuracy = [(a + b) / 2 for a, b in zip(h["d_acc_real"], h["d_acc_fake"])]
+    accuracy = list(trainer.history["d_acc"])
     finite = samples[torch.isfinite(samples)]
     return Snapshot1D(
         step=trainer.step, x=x, p_data=p_data, p_g=kde_1d(samples, x), d=torch.sigmoid(out) if probability else out,
@@ -287,7 +250,7 @@ def figure1_animation(trainer: GANTrainer, data, steps: int, frames: int = 20, *
             ax_acc.clear()
             acc = snap.accuracy[first:] if first else snap.accuracy
             if acc:
-                smoothed = _smooth(acc, window)
+                smoothed = moving_average(acc, window)
                 keep = torch.linspace(0, len(acc) - 1, min(len(acc), 200)).round().long().unique()  # light frames
                 ax_acc.plot((keep + first + 1).numpy(), smoothed[keep].numpy(), color=D_COLOR, label="D's accuracy")
             ax_acc.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (50%)")
@@ -308,8 +271,10 @@ def _default_range(trainer: GANTrainer, data, n_samples: int) -> tuple[float, fl
         raise TypeError("data must be callable as data(n, generator) to find a default x_range; pass x_range")
     real = data(n_samples, gen).reshape(-1).cpu()
     cfg = trainer.config
-    fake = trainer.sample(noise=sample_noise(n_samples, cfg.latent_dim, cfg.noise, torch.Generator(device=trainer.device).manual_seed(0))).reshape(-1).cpu()
-    both = torch.cat([torch.quantile(real, torch.tensor([0.001, 0.999])), torch.quantile(fake, torch.tensor([0.001, 0.999]))])
+    z = sample_noise(n_samples, cfg.latent_dim, cfg.noise, torch.Generator(device=trainer.device).manual_seed(0))
+    fake = trainer.sample(noise=z).reshape(-1).cpu()
+    tails = torch.tensor([0.001, 0.999])
+    both = torch.cat([torch.quantile(real, tails), torch.quantile(fake, tails)])
     lo, hi = float(both.min()), float(both.max())
     pad = 0.15 * max(hi - lo, 1.0)
     return lo - pad, hi + pad
@@ -331,16 +296,15 @@ def explorer_animation(distribution="ring", loss: str = "nonsaturating", steps: 
             left out); it is left trained.
         loss: a name from :data:`gancourse.losses.LOSSES`.
         steps: training steps; frames: 2 to 100.
-        settings: more :class:`gancourse.explorer.ExplorerSettings` (``d_steps``, ``lr_d``, ``lr_g``,
-            ``noise``, ``latent_dim``, ``seed``, ...).
+        settings: more settings, as :meth:`gancourse.explorer.ExplorerSettings.changed` takes them: the
+            explorer's own (``distribution``, ``hidden``, ``n_points``) or
+            :class:`~gancourse.train_config.TrainConfig` fields (``d_steps``, ``lr_d``, ``lr_g``, ``seed``, ...).
 
     The recorded :class:`gancourse.explorer.ExplorerView` objects are kept in ``anim.views`` and the
     explorer in ``anim.explorer``.
 
     Explained in the chapter "GAN training".
     """
-    from gancourse.explorer import Explorer, draw_view
-
     if isinstance(distribution, Explorer):
         if settings or loss != "nonsaturating":
             raise ValueError("when distribution is an Explorer, give no loss or settings: they are the explorer's")

@@ -50,6 +50,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gancourse.losses import d_minimax_loss, g_minimax_loss, g_nonsaturating_loss
+
 __all__ = [
     "CheckFailed",
     "CheckReport",
@@ -62,7 +64,6 @@ __all__ = [
 ]
 
 _IMAGE_SHAPE = (1, 28, 28)
-_CHAPTER = "Programming exercise: build a GAN"
 
 
 class CheckFailed(AssertionError):
@@ -121,7 +122,7 @@ class _Checker:
             return fn(*args)
         except CheckFailed:
             raise
-        except NotImplementedError as err:
+        except NotImplementedError:
             self.fail(f"{what} is not written yet (it raised NotImplementedError).",
                       "Replace the line `raise NotImplementedError(...)` with your code, run that cell, "
                       "then run this check again.")
@@ -383,7 +384,8 @@ def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = 
         if out.dim() == 2 and out.shape == (n, math.prod(image_shape)):
             hint = f"Reshape the last layer's output: .view(-1, {', '.join(map(str, image_shape))})."
         else:
-            hint = f"The last layer must produce {math.prod(image_shape)} numbers per image, reshaped to {tuple(image_shape)}."
+            hint = (f"The last layer must produce {math.prod(image_shape)} numbers per image, reshaped to "
+                    f"{tuple(image_shape)}.")
         c.fail(f"G(z) has shape {tuple(out.shape)}; expected {expected}.", hint)
     c.ok(f"noise of shape ({n}, {latent_dim}) gives images of shape {expected}")
     if not torch.isfinite(out).all():
@@ -441,15 +443,8 @@ def check_generator(G: nn.Module, latent_dim: int, image_shape: Sequence[int] = 
 
 
 # ---------------------------------------------------------------------------------------------
-# the losses
-
-
-def _ref_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    return F.softplus(-real).mean() + F.softplus(fake).mean()
-
-
-def _ref_g(fake: torch.Tensor) -> torch.Tensor:
-    return F.softplus(-fake).mean()
+# the losses, graded against gancourse.losses: d_minimax_loss (the binary cross-entropy) and
+# g_nonsaturating_loss
 
 
 def _scalar_loss(c: _Checker, value, what: str, n: int, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -502,17 +497,19 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
     got = _scalar_loss(c, c.call("d_loss(real_logits, fake_logits)", d_loss, real, fake), "d_loss", n, (real, fake))
     c.ok("d_loss returns one number that carries a gradient back to the logits")
     r, f = real.detach(), fake.detach()
-    value, ref = float(got.detach()), float(_ref_d(r, f))
+    value, ref = float(got.detach()), float(d_minimax_loss(r, f))
     if not (_close(value, ref) or _close(value, ref / 2)):
         candidates = [
             (float(F.softplus(r).mean() + F.softplus(-f).mean()), "the labels are swapped: D is rewarded for "
              "calling real images fake", "Real images get label 1 (target ones), generated images label 0."),
-            (float(_ref_d(torch.sigmoid(r), torch.sigmoid(f))), "a sigmoid is applied to logits that "
+            (float(d_minimax_loss(torch.sigmoid(r), torch.sigmoid(f))), "a sigmoid is applied to logits that "
              "F.binary_cross_entropy_with_logits squashes again", "Pass D's logits straight to the loss: no sigmoid."),
             (float(F.softplus(-r).sum() + F.softplus(f).sum()), "it sums over the batch instead of averaging",
              "Use .mean() (the default reduction of the PyTorch losses), not .sum()."),
-            (float(F.softplus(-r).mean()), "only the real-data term is there", "Add the term for fake images (label 0)."),
-            (float(F.softplus(f).mean()), "only the fake-data term is there", "Add the term for real images (label 1)."),
+            (float(F.softplus(-r).mean()), "only the real-data term is there",
+             "Add the term for fake images (label 0)."),
+            (float(F.softplus(f).mean()), "only the fake-data term is there",
+             "Add the term for real images (label 1)."),
             (-ref, "its sign is flipped: this is the value D maximises, not a loss to minimise",
              "Cross-entropy is -log of the right probability: a positive number."),
         ]
@@ -527,10 +524,10 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
 
     got = _scalar_loss(c, c.call("g_loss(fake_logits)", g_loss, fake), "g_loss", n, (fake,))
     c.ok("g_loss returns one number that carries a gradient back to the logits")
-    value, ref = float(got.detach()), float(_ref_g(f))
+    value, ref = float(got.detach()), float(g_nonsaturating_loss(f))
     if not _close(value, ref):
         candidates = [
-            (float(-F.softplus(f).mean()), "this is the original, saturating minimax loss E[log(1 - D(G(z)))]. "
+            (float(g_minimax_loss(f)), "this is the original, saturating minimax loss E[log(1 - D(G(z)))]. "
              "Its gradient vanishes when D easily rejects the fakes, which is exactly how training starts",
              "The exercise asks for the non-saturating loss: -E[log D(G(z))], the cross-entropy of the fake logits "
              "with label 1 (torch.ones_like)."),
@@ -538,7 +535,8 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
              "G wants D to call its images real: use label 1 (torch.ones_like(fake_logits))."),
             (-ref, "its sign is flipped", "Minimise -log D(G(z)), a positive number."),
             (float(F.softplus(-f).sum()), "it sums over the batch instead of averaging", "Use .mean(), not .sum()."),
-            (float(_ref_g(torch.sigmoid(f))), "a sigmoid is applied before a loss that applies one itself",
+            (float(g_nonsaturating_loss(torch.sigmoid(f))),
+             "a sigmoid is applied before a loss that applies one itself",
              "Pass the logits straight to F.binary_cross_entropy_with_logits."),
         ]
         for wrong, problem, hint in candidates:
@@ -564,8 +562,8 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
     extreme_fake = torch.tensor([-150.0, 150.0, 0.0], requires_grad=True)
     d_ext = c.call("d_loss(real_logits, fake_logits)", d_loss, extreme_real, extreme_fake)
     g_ext = c.call("g_loss(fake_logits)", g_loss, extreme_fake)
-    d_ref = float(_ref_d(extreme_real.detach(), extreme_fake.detach()))
-    g_ref = float(_ref_g(extreme_fake.detach()))
+    d_ref = float(d_minimax_loss(extreme_real.detach(), extreme_fake.detach()))
+    g_ref = float(g_nonsaturating_loss(extreme_fake.detach()))
     d_val, g_val = float(torch.as_tensor(d_ext).detach()), float(torch.as_tensor(g_ext).detach())
     d_ok = math.isfinite(d_val) and (_close(d_val, d_ref, 1e-2) or _close(d_val, d_ref / 2, 1e-2))
     if not d_ok or not (math.isfinite(g_val) and _close(g_val, g_ref, 1e-2)):
@@ -581,28 +579,15 @@ def check_losses(d_loss: Callable, g_loss: Callable) -> CheckReport:
 # the two steps: probes whose right update is known exactly
 
 
-class _Unflatten(nn.Module):
-    def __init__(self, shape: Sequence[int]):
-        super().__init__()
-        self.shape = tuple(shape)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.reshape(x.shape[0], *self.shape)
-
-
-class _Squeeze(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.squeeze(1)
-
-
 def _probe_pair(latent_dim: int, image_shape: Sequence[int], device, seed: int, hidden: int = 8):
     """A tiny generator and discriminator of the exercise's shapes, without batch norm."""
     size = math.prod(image_shape)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         G = nn.Sequential(nn.Linear(latent_dim, hidden), nn.Tanh(), nn.Linear(hidden, size), nn.Tanh(),
-                          _Unflatten(image_shape))
-        D = nn.Sequential(nn.Flatten(), nn.Linear(size, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1), _Squeeze())
+                          nn.Unflatten(1, tuple(image_shape)))  # (N, size) -> (N, *image_shape)
+        D = nn.Sequential(nn.Flatten(), nn.Linear(size, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1),
+                          nn.Flatten(0))  # (N, 1) -> (N,)
     return G.to(device), D.to(device)
 
 
@@ -663,6 +648,63 @@ class _Saved:
                 obj.train(training)
 
 
+@dataclass
+class _Probes:
+    """Probe networks for a step check, a batch, and plain SGD over the network the step must train."""
+
+    G: nn.Module
+    D: nn.Module
+    real: torch.Tensor
+    z: torch.Tensor
+    opt: torch.optim.Optimizer
+    stale: list[torch.Tensor]  # the leftover gradients put in the trained network beforehand
+    g_before: list[torch.Tensor]
+    d_before: list[torch.Tensor]
+
+
+def _probes(trains: str, latent_dim: int, image_shape: Sequence[int], device, seed: int, lr: float) -> _Probes:
+    """Set up a step check: probe networks (``seed``), a batch (``seed + 1``), SGD over the network ``trains``
+    ("D" or "G") with stale gradients in it (``seed + 2``), and both networks' weights before the step."""
+    G, D = _probe_pair(latent_dim, image_shape, device, seed=seed)
+    real, z = _probe_batch(8, latent_dim, image_shape, device, seed=seed + 1)
+    trained = D if trains == "D" else G
+    opt = torch.optim.SGD(trained.parameters(), lr=lr)
+    stale = _fill_stale_grads(trained, seed=seed + 2)
+    return _Probes(G, D, real, z, opt, stale, _params(G), _params(D))
+
+
+@dataclass(frozen=True)
+class _DryRun:
+    """What one step did to the learner's own networks (all of it undone since)."""
+
+    loss: float
+    g_changed: bool
+    g_got_grad: bool
+    d_changed: bool
+    d_left_frozen: bool
+
+
+def _dry_run(c: _Checker, what: str, step: Callable, G: nn.Module, D: nn.Module, opt: torch.optim.Optimizer,
+             *inputs: torch.Tensor, clear_g_grads: bool = False) -> _DryRun:
+    """Run the learner's ``step(G, D, opt, *inputs)`` once on their own networks, note what changed, and put
+    every weight, gradient, ``requires_grad`` flag and optimiser state back. The step must return a finite loss."""
+    saved = _Saved(G, D, opt)
+    if clear_g_grads:  # so that a gradient found in G afterwards is one this step left
+        for p in G.parameters():
+            p.grad = None
+    g_before, d_before = _params(G), _params(D)
+    try:
+        returned = c.call(what, step, G, D, opt, *inputs)
+        g_changed, g_got_grad, d_changed = _changed(g_before, G), _has_grad(G), _changed(d_before, D)
+        d_left_frozen = any(not p.requires_grad for p in D.parameters())
+    finally:
+        saved.restore()
+    value = _number(returned)
+    if value is None or not math.isfinite(value):
+        c.fail(f"on your own networks the step returned {returned!r}.", "Return `loss.item()`, a finite number.")
+    return _DryRun(value, g_changed, g_got_grad, d_changed, d_left_frozen)
+
+
 def _check_returned_loss(c: _Checker, returned, ref: float, what: str) -> None:
     value = _number(returned)
     if value is None:
@@ -703,22 +745,18 @@ def check_discriminator_step(discriminator_step: Callable, G: nn.Module | None =
     Explained in the chapter "Programming exercise: build a GAN".
     """
     c = _Checker("check_discriminator_step", "Checking your discriminator step ...")
-    dev = _device_of(D, device)
     lr = 0.1
-    Gp, Dp = _probe_pair(latent_dim, image_shape, dev, seed=1)
-    real_p, z = _probe_batch(8, latent_dim, image_shape, dev, seed=2)
+    probes = _probes("D", latent_dim, image_shape, _device_of(D, device), seed=1, lr=lr)
+    Gp, Dp, real_p, z = probes.G, probes.D, probes.real, probes.z
     with torch.no_grad():
         fake_p = Gp(z)
-    ref_loss = _ref_d(Dp(real_p), Dp(fake_p))
+    ref_loss = d_minimax_loss(Dp(real_p), Dp(fake_p))
     ref_grads = _grads(ref_loss, Dp)
     swapped_grads = _grads(F.softplus(Dp(real_p)).mean() + F.softplus(-Dp(fake_p)).mean(), Dp)
-    opt = torch.optim.SGD(Dp.parameters(), lr=lr)
-    stale = _fill_stale_grads(Dp, seed=3)
-    g_before, d_before = _params(Gp), _params(Dp)
 
-    returned = c.call("discriminator_step(G, D, opt_d, real, z)", discriminator_step, Gp, Dp, opt, real_p, z)
+    returned = c.call("discriminator_step(G, D, opt_d, real, z)", discriminator_step, Gp, Dp, probes.opt, real_p, z)
     c.ok("it runs on a batch of real images and a batch of noise")
-    if _changed(g_before, Gp):
+    if _changed(probes.g_before, Gp):
         c.fail("G's weights changed during the discriminator step.",
                "Only D learns in this step: opt_d must hold D's parameters only, and nothing may call opt_g.step().")
     if _has_grad(Gp):
@@ -726,11 +764,11 @@ def check_discriminator_step(discriminator_step: Callable, G: nn.Module | None =
                "Detach the fakes from G, `fake = G(z).detach()` (or make them under `with torch.no_grad():`): "
                "D's step must not compute gradients for G, and they would pile up in G's .grad.")
     c.ok("G is untouched: no change to its weights and no gradient (the fakes are detached)")
-    update = _update(d_before, Dp)
+    update = _update(probes.d_before, Dp)
     if float(update.abs().max()) == 0:
         c.fail("D's weights did not change.",
                "Call opt_d.zero_grad(), then loss.backward(), then opt_d.step(), in this order.")
-    if _matches(update, [g + s for g, s in zip(ref_grads, stale)], lr):
+    if _matches(update, [g + s for g, s in zip(ref_grads, probes.stale)], lr):
         c.fail("D's update includes gradients left over from before the step.",
                "Call opt_d.zero_grad() before loss.backward(): PyTorch adds new gradients to the old ones.")
     if _matches(update, swapped_grads, lr):
@@ -746,27 +784,18 @@ def check_discriminator_step(discriminator_step: Callable, G: nn.Module | None =
 
     if G is not None and D is not None and opt_d is not None and real is not None:
         z_own = torch.randn(real.shape[0], latent_dim, generator=torch.Generator().manual_seed(9)).to(real.device)
-        saved = _Saved(G, D, opt_d)
-        for p in G.parameters():
-            p.grad = None
-        g_before, d_before = _params(G), _params(D)
-        try:
-            returned = c.call("discriminator_step on your own G, D and opt_d", discriminator_step, G, D, opt_d, real, z_own)
-            g_changed, g_grad, d_changed = _changed(g_before, G), _has_grad(G), _changed(d_before, D)
-        finally:
-            saved.restore()
-        value = _number(returned)
-        if value is None or not math.isfinite(value):
-            c.fail(f"on your own networks the step returned {returned!r}.", "Return `loss.item()`, a finite number.")
-        if g_changed:
+        run = _dry_run(c, "discriminator_step on your own G, D and opt_d", discriminator_step, G, D, opt_d, real,
+                       z_own, clear_g_grads=True)
+        if run.g_changed:
             c.fail("with your own optimiser, G's weights changed during the discriminator step.",
                    "Build opt_d over D.parameters() only.")
-        if g_grad:
+        if run.g_got_grad:
             c.fail("on your own networks, G received gradients in the discriminator step.",
                    "Detach the fakes: `fake = G(z).detach()`.")
-        if not d_changed:
-            c.fail("with your own optimiser, D's weights did not change.", "Check that opt_d was built over D.parameters().")
-        c.ok(f"a dry run on your own G, D and opt_d updates D only (loss {value:.4f}); all weights were put back")
+        if not run.d_changed:
+            c.fail("with your own optimiser, D's weights did not change.",
+                   "Check that opt_d was built over D.parameters().")
+        c.ok(f"a dry run on your own G, D and opt_d updates D only (loss {run.loss:.4f}); all weights were put back")
     return c.done()
 
 
@@ -797,21 +826,17 @@ def check_generator_step(generator_step: Callable, G: nn.Module | None = None, D
     Explained in the chapter "Programming exercise: build a GAN".
     """
     c = _Checker("check_generator_step", "Checking your generator step ...")
-    dev = _device_of(G, device)
     lr = 0.1
-    Gp, Dp = _probe_pair(latent_dim, image_shape, dev, seed=4)
-    _, z = _probe_batch(8, latent_dim, image_shape, dev, seed=5)
-    ref_loss = _ref_g(Dp(Gp(z)))
+    probes = _probes("G", latent_dim, image_shape, _device_of(G, device), seed=4, lr=lr)
+    Gp, Dp, z = probes.G, probes.D, probes.z
+    ref_loss = g_nonsaturating_loss(Dp(Gp(z)))
     ref_grads = _grads(ref_loss, Gp)
-    sat_grads = _grads(-F.softplus(Dp(Gp(z))).mean(), Gp)
+    sat_grads = _grads(g_minimax_loss(Dp(Gp(z))), Gp)
     zero_label_grads = _grads(F.softplus(Dp(Gp(z))).mean(), Gp)
-    opt = torch.optim.SGD(Gp.parameters(), lr=lr)
-    stale = _fill_stale_grads(Gp, seed=6)
-    g_before, d_before = _params(Gp), _params(Dp)
 
-    returned = c.call("generator_step(G, D, opt_g, z)", generator_step, Gp, Dp, opt, z)
+    returned = c.call("generator_step(G, D, opt_g, z)", generator_step, Gp, Dp, probes.opt, z)
     c.ok("it runs on a batch of noise")
-    if _changed(d_before, Dp):
+    if _changed(probes.d_before, Dp):
         c.fail("D's weights changed during the generator step.",
                "Only G learns in this step: call opt_g.step() only, never opt_d.step(), and build opt_g over "
                "G.parameters() only.")
@@ -820,12 +845,12 @@ def check_generator_step(generator_step: Callable, G: nn.Module | None = None, D
         c.fail("D is still frozen after the generator step (requires_grad is False).",
                "If you freeze D with D.requires_grad_(False), unfreeze it at the end: D.requires_grad_(True).")
     c.ok("D's weights did not change, and D is left trainable")
-    update = _update(g_before, Gp)
+    update = _update(probes.g_before, Gp)
     if float(update.abs().max()) == 0:
         c.fail("G's weights did not change.",
                "Do not detach G(z) here: the gradient must flow from D's output back through D into G. "
                "Then call opt_g.zero_grad(), loss.backward() and opt_g.step().")
-    if _matches(update, [g + s for g, s in zip(ref_grads, stale)], lr, scales=(1.0,)):
+    if _matches(update, [g + s for g, s in zip(ref_grads, probes.stale)], lr, scales=(1.0,)):
         c.fail("G's update includes gradients left over from before the step.",
                "Call opt_g.zero_grad() before loss.backward().")
     if _matches(update, sat_grads, lr, scales=(1.0,)):
@@ -844,25 +869,15 @@ def check_generator_step(generator_step: Callable, G: nn.Module | None = None, D
 
     if G is not None and D is not None and opt_g is not None:
         z_own = torch.randn(8, latent_dim, generator=torch.Generator().manual_seed(10)).to(_device_of(G))
-        saved = _Saved(G, D, opt_g)
-        g_before, d_before = _params(G), _params(D)
-        try:
-            returned = c.call("generator_step on your own G, D and opt_g", generator_step, G, D, opt_g, z_own)
-            g_changed, d_changed = _changed(g_before, G), _changed(d_before, D)
-            d_frozen = any(not p.requires_grad for p in D.parameters())
-        finally:
-            saved.restore()
-        value = _number(returned)
-        if value is None or not math.isfinite(value):
-            c.fail(f"on your own networks the step returned {returned!r}.", "Return `loss.item()`, a finite number.")
-        if d_changed:
+        run = _dry_run(c, "generator_step on your own G, D and opt_g", generator_step, G, D, opt_g, z_own)
+        if run.d_changed:
             c.fail("with your own optimiser, D's weights changed during the generator step.",
                    "Build opt_g over G.parameters() only, and call no other optimiser in the step.")
-        if d_frozen:
+        if run.d_left_frozen:
             c.fail("your D is left frozen after the generator step.", "End the step with D.requires_grad_(True).")
-        if not g_changed:
+        if not run.g_changed:
             c.fail("with your own optimiser, G's weights did not change.", "Build opt_g over G.parameters().")
-        c.ok(f"a dry run on your own G, D and opt_g updates G only (loss {value:.4f}); all weights were put back")
+        c.ok(f"a dry run on your own G, D and opt_g updates G only (loss {run.loss:.4f}); all weights were put back")
     return c.done()
 
 

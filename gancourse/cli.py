@@ -8,8 +8,9 @@
     python -m gancourse train --recipe mnist-dcgan --out runs/dcgan --resume --steps 8000
     torchrun --nproc_per_node=2 -m gancourse train --recipe mnist-dcgan --out runs/dcgan
 
-A **recipe** is a model, a data set and a :class:`~gancourse.train.TrainConfig` that the course uses
-(``ring``, ``grid``, ``digits``, ``mnist-dcgan``, ``conditional``); :func:`make_trainer` builds its
+A **recipe** is a model, a data set, a :class:`~gancourse.train_config.TrainConfig` and a learning-rate
+schedule that the course uses (``ring``, ``grid``, ``digits``, ``mnist-dcgan``, ``conditional``); they
+live in :mod:`gancourse.recipes`, whose :func:`~gancourse.recipes.make_trainer` builds their
 :class:`~gancourse.train.GANTrainer`, so notebooks and benchmarks train exactly what the command line
 trains. A run writes into ``--out``:
 
@@ -32,138 +33,20 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 
-from gancourse import data
 from gancourse import distributed as dist_utils
-from gancourse.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from gancourse.train import GANTrainer, TrainConfig, bf16_supported
+from gancourse.recipes import RECIPES, Recipe, make_trainer
+from gancourse.speed import bf16_supported
+from gancourse.train import GANTrainer
 
-__all__ = ["Recipe", "RECIPES", "make_trainer", "apply_lr_schedule", "save_samples", "build_parser", "main"]
+__all__ = ["save_samples", "build_parser", "main"]
 
 CHECKPOINT = "checkpoint.pt"
 RUN_FILE = "run.json"
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A model, its data and its training options, under a name the command line accepts.
-
-    Attributes:
-        name: the name given to ``--recipe``.
-        description: one line for ``python -m gancourse recipes``.
-        kind: ``"points"`` (2-D samples) or ``"images"``.
-        steps: the default number of training steps.
-        config: keyword arguments of :class:`~gancourse.train.TrainConfig`.
-        lr_schedule: ``(step, factor)`` pairs: from ``step`` on, both learning rates are the recipe's
-            times ``factor`` (a step schedule; empty for constant rates).
-        build: ``build(config, device, distributed) -> GANTrainer``.
-
-    Explained in the chapter "Scaling up".
-    """
-
-    name: str
-    description: str
-    kind: str
-    steps: int
-    config: dict
-    build: Callable[..., GANTrainer]
-    lr_schedule: tuple[tuple[int, float], ...] = field(default=())
-
-
-def _points(mixture_name: str, hidden: tuple[int, ...]) -> Callable[..., GANTrainer]:
-    def build(config: TrainConfig, device, distributed) -> GANTrainer:
-        mixture = data.toy_2d(mixture_name)
-        g = MLPGenerator(config.latent_dim, 2, hidden)
-        d = MLPDiscriminator(2, hidden)
-        return GANTrainer(g, d, mixture, config, device=device, distributed=distributed)
-
-    return build
-
-
-def _dcgan(image_size: int, width: int) -> Callable[..., GANTrainer]:
-    def build(config: TrainConfig, device, distributed) -> GANTrainer:
-        images, _ = data.mnist_digits() if image_size == 28 else data.sklearn_digits()
-        g = DCGANGenerator(config.latent_dim, image_size=image_size, width=width)
-        d = DCGANDiscriminator(image_size=image_size, width=width)
-        sampler = data.TensorSampler(images, device=device)
-        return GANTrainer(g, d, sampler, config, device=device, distributed=distributed)
-
-    return build
-
-
-def _conditional(config: TrainConfig, device, distributed) -> GANTrainer:
-    from gancourse.variations.conditional import ConditionalDiscriminator, ConditionalGANTrainer, ConditionalGenerator
-
-    images, labels = data.mnist_digits()
-    g = ConditionalGenerator(10, latent_dim=config.latent_dim)
-    d = ConditionalDiscriminator(10)
-    sampler = data.TensorSampler(images, labels, device=device)
-    # ConditionalGANTrainer rewrites both updates without d_net/g_net, so under torchrun it refuses to
-    # start (NotImplementedError) instead of letting the processes drift apart.
-    return ConditionalGANTrainer(g, d, sampler, config, device=device)
-
-
-#: Every recipe the command line knows, by name.
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in (
-        Recipe("ring", "MLP GAN on the ring of 8 Gaussians (std 0.01) of the PacGAN paper", "points", 4000,
-               dict(latent_dim=2, batch_size=256, lr_g=1e-3, lr_d=1e-3, n_fixed=512),
-               _points("ring", (256, 256)), lr_schedule=((2000, 0.1), (3000, 0.01))),
-        Recipe("grid", "MLP GAN on the grid of 25 Gaussians (std 0.05) of the PacGAN paper", "points", 6000,
-               dict(latent_dim=2, batch_size=512, lr_g=1e-3, lr_d=1e-3, n_fixed=1024),
-               _points("grid", (256, 256)), lr_schedule=((3000, 0.2), (5000, 0.05))),
-        Recipe("digits", "DCGAN on scikit-learn's 1,797 8x8 handwritten digits", "images", 3000,
-               dict(latent_dim=32, batch_size=64), _dcgan(8, 32)),
-        Recipe("mnist-dcgan", "DCGAN on the 5,000 real 28x28 MNIST digits shipped with gancourse", "images", 5000,
-               dict(latent_dim=64, batch_size=64), _dcgan(28, 64)),
-        Recipe("conditional", "conditional DCGAN on the 5,000 MNIST digits: choose the digit", "images", 5000,
-               dict(latent_dim=64, batch_size=64, n_fixed=100), _conditional),
-    )
-}
-
-
-def make_trainer(recipe: str | Recipe, *, device=None, distributed: bool | None = None, **overrides) -> GANTrainer:
-    """Build the :class:`~gancourse.train.GANTrainer` of a recipe, with its learning rates set for step 0.
-
-    Args:
-        recipe: a name from :data:`RECIPES` (or a :class:`Recipe`).
-        device: where to train; default :func:`gancourse.config.device`.
-        distributed: passed to :class:`~gancourse.train.GANTrainer` (None: use DDP under torchrun).
-        **overrides: :class:`~gancourse.train.TrainConfig` fields that replace the recipe's, e.g.
-            ``seed=1`` or ``precision="bf16"``. The seed also seeds the networks' initial weights
-            (``torch.manual_seed``), so two calls with the same seed start from the same networks.
-
-    Explained in the chapter "Scaling up".
-    """
-    r = RECIPES.get(recipe) if isinstance(recipe, str) else recipe
-    if r is None:
-        raise ValueError(f"unknown recipe {recipe!r}; expected one of {', '.join(RECIPES)}")
-    config = TrainConfig(**{**r.config, **overrides})
-    dev = torch.device(device) if device is not None else dist_utils.init_distributed().device
-    torch.manual_seed(config.seed)  # the initial weights (under torchrun, rank 0's are copied to all)
-    trainer = r.build(config, dev, distributed)
-    apply_lr_schedule(trainer, r)
-    return trainer
-
-
-def apply_lr_schedule(trainer: GANTrainer, recipe: Recipe) -> None:
-    """Set both learning rates to the recipe's rates times the schedule's factor for ``trainer.step``.
-
-    Explained in the chapter "Scaling up".
-    """
-    factor = 1.0
-    for start, f in recipe.lr_schedule:
-        if trainer.step >= start:
-            factor = f
-    for opt, lr in ((trainer.opt_g, trainer.config.lr_g), (trainer.opt_d, trainer.config.lr_d)):
-        for group in opt.param_groups:
-            group["lr"] = lr * factor
 
 
 def save_samples(trainer: GANTrainer, recipe: Recipe, path: str | os.PathLike) -> Path:
@@ -216,18 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a recipe", description="Train a recipe, with checkpoints and sample pictures in --out. "
         "Under torchrun every process trains with DistributedDataParallel.")
     train.add_argument("--recipe", required=True, choices=list(RECIPES), help="what to train")
-    train.add_argument("--steps", type=_positive_int, help="total number of training steps (default: the recipe's)")
+    train.add_argument("--steps", type=_positive_int, help="total number of training steps (default: the recipe's); "
+                       "the recipe's learning-rate schedule stretches over them")
     train.add_argument("--out", type=Path, default=None, help="folder for the checkpoint, pictures and run.json "
                        "(default: runs/RECIPE)")
     train.add_argument("--checkpoint-every", type=_positive_int, default=500, metavar="N",
                        help="write a checkpoint and a picture every N steps (default 500)")
     train.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights and of the batches (default 0)")
-    train.add_argument("--batch-size", type=_positive_int, help="examples per update and process (default: the recipe's)")
+    train.add_argument("--batch-size", type=_positive_int,
+                       help="examples per update and process (default: the recipe's)")
     train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                        help="where to train (default: a GPU when there is one)")
     train.add_argument("--precision", choices=["fp32", "bf16"], default=None,
-                       help="arithmetic of the forward passes (default fp32; bf16 falls back to fp32 where unsupported)")
+                       help="arithmetic of the forward passes (default fp32; bf16 falls back to fp32 where "
+                            "unsupported)")
     train.add_argument("--channels-last", action="store_true", help="channels-last convolutions")
     train.add_argument("--fused-optimizer", action="store_true", help="one fused kernel per optimiser step")
     train.add_argument("--fast", action="store_true", help="all speed paths that help here: bf16 where the device "
@@ -300,8 +186,9 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
             print(f"error: cannot resume from {checkpoint}: {err}", file=sys.stderr)
             dist_utils.cleanup()
             return 2
-        apply_lr_schedule(trainer, recipe)
     total = args.steps if args.steps is not None else recipe.steps
+    recipe.schedule.apply(trainer, total)  # the rates for the next step (also after resuming)
+    schedule = recipe.schedule.callback(total)
     todo = max(0, total - trainer.step)
     is_main = info.rank == 0
     if is_main:
@@ -312,11 +199,9 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / RUN_FILE).write_text(json.dumps({"recipe": recipe.name, "status": "running"}, indent=2) + "\n")
-    schedule_steps = {start for start, _ in recipe.lr_schedule}
 
     def every_step(t: GANTrainer) -> None:
-        if t.step in schedule_steps:
-            apply_lr_schedule(t, recipe)
+        schedule(t)
         if t.step % args.checkpoint_every == 0 and t.step < total:
             _checkpoint(t, recipe, out)
 
@@ -326,7 +211,8 @@ def _train(args, parser: argparse.ArgumentParser) -> int:
     _checkpoint(trainer, recipe, out)
     if is_main:
         summary = {
-            "recipe": recipe.name, "status": "finished", "steps": trainer.step, "steps_this_run": todo, "seconds": round(seconds, 3),
+            "recipe": recipe.name, "status": "finished", "steps": trainer.step, "steps_this_run": todo,
+            "seconds": round(seconds, 3),
             "steps_per_second": round(todo / seconds, 3) if todo and seconds > 0 else None,
             "device": str(trainer.device), "processes": info.world_size, "backend": info.backend,
             "precision": trainer.precision, "config": {k: v for k, v in vars(trainer.config).items()},

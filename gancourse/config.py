@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -80,8 +81,6 @@ def gpu_hint() -> str | None:
 
     Explained in the chapter "Welcome" (running the book in Colab).
     """
-    import sys
-
     if "google.colab" not in sys.modules or device().type != "cpu":
         return None
     hint = "Tip: this chapter trains for a while; in Colab, Runtime > Change runtime type > GPU makes it much faster."

@@ -47,6 +47,9 @@ _LABEL_BOX = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none"
 class Box:
     """One box of the diagram: centre ``(x, y)``, half-width ``w``, half-height ``h``, text and colour.
 
+    ``arrow_color`` colours the forward arrows that leave the box; by default they take the box's own
+    colour (generated data vermilion, real data blue).
+
     Explained in the chapter "GAN structure".
     """
 
@@ -56,17 +59,19 @@ class Box:
     color: str
     w: float = 1.25
     h: float = 0.62
+    arrow_color: str | None = None
 
 
-#: The boxes, by name. Generated data runs along the top row, real data along the bottom row.
+#: The boxes, by name. Generated data runs along the top row, real data along the bottom row; D's
+#: output, neither real nor generated data, leaves D and the verdict on black arrows.
 BOXES: dict[str, Box] = {
     "noise": Box(1.3, 5.8, "Random noise\n$z$", FAKE_COLOR),
     "generator": Box(4.6, 5.8, "Generator\n$G$", FAKE_COLOR),
     "fake_sample": Box(7.9, 5.8, "Generated\nsample $G(z)$", FAKE_COLOR),
     "real_data": Box(4.6, 1.4, "Real data\n(training set)", REAL_COLOR),
     "real_sample": Box(7.9, 1.4, "Real\nsample $x$", REAL_COLOR),
-    "discriminator": Box(11.2, 3.6, "Discriminator\n$D$", _D_COLOR),
-    "verdict": Box(14.5, 3.6, "Verdict:\nreal or fake?", _D_COLOR),
+    "discriminator": Box(11.2, 3.6, "Discriminator\n$D$", _D_COLOR, arrow_color="black"),
+    "verdict": Box(14.5, 3.6, "Verdict:\nreal or fake?", _D_COLOR, arrow_color="black"),
     "g_loss": Box(17.8, 5.8, "Generator\nloss", _NEUTRAL),
     "d_loss": Box(17.8, 1.4, "Discriminator\nloss", _NEUTRAL),
 }
@@ -182,9 +187,7 @@ def gan_diagram(ax: plt.Axes | None = None, highlight: str | None = None, title:
 
     for a, b in FORWARD:
         alpha = 0.35 if a in faded or b in faded else 1.0
-        color = {"real_data": REAL_COLOR, "real_sample": REAL_COLOR}.get(a, "black")
-        if a in ("noise", "generator", "fake_sample"):
-            color = FAKE_COLOR
+        color = BOXES[a].arrow_color or BOXES[a].color
         _arrow(ax, *_segment(a, b), color=color, dashed=False, alpha=alpha)
 
     paths = GRADIENT_PATHS if highlight is None else {highlight: GRADIENT_PATHS[highlight]}

@@ -43,7 +43,6 @@ __all__ = [
     "is_distributed",
     "rank",
     "world_size",
-    "is_main_process",
     "rank_seed",
     "launched_by_torchrun",
     "wrap_ddp",
@@ -107,14 +106,6 @@ def world_size() -> int:
     Explained in the chapter "Scaling up".
     """
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
-
-
-def is_main_process() -> bool:
-    """True in rank 0, or when no process group is running.
-
-    Explained in the chapter "Scaling up".
-    """
-    return rank() == 0
 
 
 def rank_seed(seed: int, rank: int) -> int:

@@ -13,7 +13,7 @@ that picture on :class:`gancourse.train.GANTrainer`, in two layers:
 - :class:`ExplorerWidget` is a thin ipywidgets layer over it: drop-downs, sliders and buttons that
   call those methods, and an HTML picture that is redrawn after each action. It uses only widget
   classes, options and methods that exist in ipywidgets 7.7 (the version Google Colab ships) and in
-  ipywidgets 8 (see ``IPYWIDGETS7_API`` in ``tests/test_explorer.py``).
+  ipywidgets 8 (see ``IPYWIDGETS7_API`` in ``tests/test_colab.py``).
 
 What a change does:
 
@@ -47,19 +47,24 @@ from gancourse import plot
 from gancourse.data import TOY_2D_NAMES, GaussianMixture, toy_2d
 from gancourse.losses import LOSSES
 from gancourse.metrics import ModeMetrics, mode_metrics
-from gancourse.models import MLPDiscriminator, MLPGenerator
-from gancourse.train import GANTrainer, TrainConfig, sample_noise
+from gancourse.noise import sample_noise
+from gancourse.quiz.widget import widgets_module
+from gancourse.recipes import mlp_gan
+from gancourse.train_config import TrainConfig
 
 __all__ = ["ExplorerSettings", "ExplorerView", "Explorer", "ExplorerWidget", "draw_view", "explorer"]
 
-#: Settings that define the problem: changing one starts the explorer again from step 0.
-RESET_SETTINGS = ("distribution", "loss", "noise", "latent_dim", "hidden", "batch_size", "n_points", "seed")
-#: Settings that change how training proceeds: they apply to the networks as they are.
+#: Settings that change how training proceeds: they apply to the networks as they are. Every other
+#: change (the data, the loss, the noise, the networks, the seed, ...) starts again from step 0.
 LIVE_SETTINGS = ("d_steps", "lr_d", "lr_g")
 
 #: The Wasserstein loss needs its critic kept Lipschitz; the explorer uses the gradient penalty of
 #: WGAN-GP (Gulrajani et al., 2017) with this weight, which trains steadily on these small problems.
 WASSERSTEIN_GP_WEIGHT = 1.0
+
+#: The explorer's training options before any change: Adam at 1e-3 for both players, batches of 128,
+#: 2 noise numbers, statistics copied to the host every 10 steps.
+EXPLORER_CONFIG = TrainConfig(latent_dim=2, batch_size=128, lr_g=1e-3, lr_d=1e-3, log_every=10)
 
 # How much of the plane to show around the real points (as a share of their extent on each side).
 _MARGIN = 0.35
@@ -67,65 +72,65 @@ _MARGIN = 0.35
 
 @dataclass(frozen=True)
 class ExplorerSettings:
-    """Everything the explorer lets you choose.
+    """Everything the explorer lets you choose: its own settings and a :class:`~gancourse.train_config.TrainConfig`.
 
     Attributes:
         distribution: the real data, a name from :data:`gancourse.data.TOY_2D_NAMES`.
-        loss: a name from :data:`gancourse.losses.LOSSES`; ``"wasserstein"`` adds a gradient penalty
-            of weight :data:`WASSERSTEIN_GP_WEIGHT`.
-        d_steps: k, discriminator updates per generator update.
-        lr_d, lr_g: Adam learning rates of the discriminator and the generator.
-        noise: ``"normal"`` or ``"uniform"`` noise z.
-        latent_dim: size of z.
         hidden: widths of the hidden layers of both networks.
-        batch_size: real and fake points per update.
         n_points: how many real and generated points the picture shows (and metrics use).
-        seed: seeds the networks' initial weights and the trainer's random numbers.
+        config: the training options: ``loss`` (a name from :data:`gancourse.losses.LOSSES`), ``d_steps``
+            (k, discriminator updates per generator update), ``lr_d`` and ``lr_g`` (Adam learning
+            rates), ``noise`` (``"normal"`` or ``"uniform"``), ``latent_dim`` (size of z),
+            ``batch_size`` (real and fake points per update) and ``seed`` (the networks' initial weights
+            and the trainer's random numbers) are the ones the explorer's controls change.
+
+    :meth:`changed` takes all of them by name, explorer settings and config fields alike, as
+    :class:`Explorer` does: ``settings.changed(distribution="grid", d_steps=5)``.
 
     Explained in the chapter "GAN training".
     """
 
     distribution: str = "ring"
-    loss: str = "nonsaturating"
-    d_steps: int = 1
-    lr_d: float = 1e-3
-    lr_g: float = 1e-3
-    noise: str = "normal"
-    latent_dim: int = 2
     hidden: tuple[int, ...] = (64, 64)
-    batch_size: int = 128
     n_points: int = 300
-    seed: int = 0
+    config: TrainConfig = EXPLORER_CONFIG
 
     def __post_init__(self) -> None:
         if self.distribution not in TOY_2D_NAMES:
             raise ValueError(f"distribution must be one of {', '.join(TOY_2D_NAMES)}; got {self.distribution!r}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {self.loss!r}")
-        if self.noise not in ("normal", "uniform"):
-            raise ValueError(f"noise must be 'normal' or 'uniform', got {self.noise!r}")
-        for name in ("d_steps", "latent_dim", "batch_size", "n_points"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("lr_d", "lr_g"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 10:
-                raise ValueError(f"{name} must be a positive learning rate below 10, got {value!r}")
+        if not isinstance(self.n_points, int) or isinstance(self.n_points, bool) or self.n_points < 1:
+            raise ValueError(f"n_points must be a positive int, got {self.n_points!r}")
         hidden = tuple(self.hidden)
         if not hidden or not all(isinstance(h, int) and h >= 1 for h in hidden):
             raise ValueError(f"hidden must be a non-empty sequence of positive ints, got {self.hidden!r}")
         object.__setattr__(self, "hidden", hidden)
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if not isinstance(self.config, TrainConfig):
+            raise ValueError(f"config must be a TrainConfig, got {self.config!r}")
+
+    def get(self, name: str) -> Any:
+        """The value of a setting by name, an explorer setting or a config field."""
+        return getattr(self, name) if name in _OWN else getattr(self.config, name)
+
+    def changed(self, **changes: Any) -> "ExplorerSettings":
+        """New settings with ``changes`` (explorer settings or :class:`~gancourse.train_config.TrainConfig` fields).
+
+        A new ``loss`` brings its gradient penalty: :data:`WASSERSTEIN_GP_WEIGHT` for ``"wasserstein"``,
+        none for the others (unless ``gp_weight`` is given too).
+        """
+        _check_names(changes)
+        to_config = {k: v for k, v in changes.items() if k not in _OWN}
+        if "loss" in to_config and "gp_weight" not in to_config:
+            to_config["gp_weight"] = WASSERSTEIN_GP_WEIGHT if to_config["loss"] == "wasserstein" else 0.0
+        own = {k: v for k, v in changes.items() if k in _OWN}
+        config = own.pop("config", self.config)
+        return replace(self, **own, config=replace(config, **to_config) if to_config else config)
 
     def train_config(self) -> TrainConfig:
-        """The :class:`gancourse.train.TrainConfig` these settings describe."""
-        return TrainConfig(
-            latent_dim=self.latent_dim, batch_size=self.batch_size, loss=self.loss, d_steps=self.d_steps,
-            lr_g=self.lr_g, lr_d=self.lr_d, noise=self.noise, seed=self.seed, n_fixed=self.n_points,
-            gp_weight=WASSERSTEIN_GP_WEIGHT if self.loss == "wasserstein" else 0.0, log_every=10,
-        )
+        """The trainer's config: :attr:`config` with one fixed noise vector per point on display."""
+        return replace(self.config, n_fixed=self.n_points)
+
+
+_OWN = {f.name for f in fields(ExplorerSettings)}
 
 
 @dataclass
@@ -176,27 +181,22 @@ class Explorer:
 
     def __init__(self, settings: ExplorerSettings | None = None, *, device=None, **changes: Any):
         base = settings if settings is not None else ExplorerSettings()
-        _check_names(changes)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.settings = replace(base, **changes) if changes else base
+        self.settings = base.changed(**changes) if changes else base
         self.reset()
 
     # -- state --------------------------------------------------------------------------------
     def reset(self, **changes: Any) -> None:
         """Start again from step 0 with fresh networks, after applying ``changes`` to the settings."""
         if changes:
-            _check_names(changes)
-            self.settings = replace(self.settings, **changes)
-        s = self.settings
-        torch.manual_seed(s.seed)  # the networks' initial weights
-        generator = MLPGenerator(latent_dim=s.latent_dim, out_dim=2, hidden=s.hidden)
-        discriminator = MLPDiscriminator(in_dim=2, hidden=s.hidden)
+            self.settings = self.settings.changed(**changes)
+        s, cfg = self.settings, self.settings.train_config()
         self.data = toy_2d(s.distribution)
-        self.trainer = GANTrainer(generator, discriminator, self.data, s.train_config(), device=self.device)
+        self.trainer = mlp_gan(self.data, cfg, g_hidden=s.hidden, d_hidden=s.hidden, device=self.device)
         # The points on display: fixed real points and fixed noise, so frames are comparable.
-        shown = torch.Generator(device=self.device).manual_seed(10_000 + s.seed)
+        shown = torch.Generator(device=self.device).manual_seed(10_000 + cfg.seed)
         self.real_points = self.data(s.n_points, shown).cpu()
-        self.noise_points = sample_noise(s.n_points, s.latent_dim, s.noise, shown)
+        self.noise_points = sample_noise(s.n_points, cfg.latent_dim, cfg.noise, shown)
         self.bounds = _bounds(self.real_points)
         self.error: str | None = None
 
@@ -206,19 +206,15 @@ class Explorer:
         k and the learning rates apply from the next step on; any other change resets.
         """
         _check_names(changes)
-        changes = {k: v for k, v in changes.items() if getattr(self.settings, k) != v}
+        changes = {k: v for k, v in changes.items() if self.settings.get(k) != v}
         if not changes:
             return False
         if set(changes) - set(LIVE_SETTINGS):
             self.reset(**changes)
             return True
-        self.settings = replace(self.settings, **changes)  # validates the new values
-        cfg = self.trainer.config
-        cfg.d_steps, cfg.lr_d, cfg.lr_g = self.settings.d_steps, self.settings.lr_d, self.settings.lr_g
-        for group in self.trainer.opt_d.param_groups:
-            group["lr"] = cfg.lr_d
-        for group in self.trainer.opt_g.param_groups:
-            group["lr"] = cfg.lr_g
+        self.settings = self.settings.changed(**changes)  # validates the new values
+        self.trainer.config = self.settings.train_config()
+        self.trainer.set_lr_scale(1.0)  # the new rates, keeping the optimisers' state
         return False
 
     @property
@@ -265,11 +261,11 @@ class Explorer:
 
     def status(self) -> str:
         """One line about the current state: step, D's accuracy lately, mode metrics where defined."""
-        s, h = self.settings, self.trainer.history
-        parts = [f"step {self.trainer.step} (each step: {s.d_steps} D update{'s' if s.d_steps > 1 else ''}, then 1 G update)"]
+        k, h = self.settings.config.d_steps, self.trainer.history
+        parts = [f"step {self.trainer.step} (each step: {k} D update{'s' if k > 1 else ''}, then 1 G update)"]
         if h["step"]:
             last = min(50, len(h["step"]))
-            acc = sum(h["d_acc_real"][-last:] + h["d_acc_fake"][-last:]) / (2 * last)
+            acc = sum(h["d_acc"][-last:]) / last
             parts.append(f"D accuracy over the last {last} steps: {acc:.0%}")
         m = self.metrics()
         if m is not None:
@@ -289,7 +285,7 @@ class Explorer:
 
 
 def _check_names(changes: dict) -> None:
-    known = {f.name for f in fields(ExplorerSettings)}
+    known = _OWN | {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(changes) - known)
     if unknown:
         raise ValueError(f"unknown explorer setting(s) {unknown}; expected some of {sorted(known)}")
@@ -317,9 +313,10 @@ def draw_view(view: ExplorerView, fig: plt.Figure, *, resolution: int = 60, max_
     fig.clear()
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.5, 1, 1]})
     s = view.settings
-    title = f"step {view.step}: {s.distribution}, {s.loss}, k={s.d_steps}"
+    title = f"step {view.step}: {s.distribution}, {s.config.loss}, k={s.config.d_steps}"
     if view.metrics is not None:
-        title += f"\nmodes {view.metrics.modes_captured}/{view.metrics.n_modes}, high quality {view.metrics.high_quality:.0%}"
+        m = view.metrics
+        title += f"\nmodes {m.modes_captured}/{m.n_modes}, high quality {m.high_quality:.0%}"
     with _colorbar_on_own_figure():
         plot.scatter_2d(view.real, view.fake, view.discriminator, ax=axes[0], bounds=view.bounds,
                         resolution=resolution, probability=view.probability, arrows=True, title=title)
@@ -368,7 +365,7 @@ def _thinned(history: dict[str, list[float]], window: int, max_points: int = 200
     keep = torch.linspace(0, n - 1, min(n, max_points)).round().long().unique().tolist() if n else []
     out = {}
     for key, values in history.items():
-        smoothed = values if key == "step" else plot._smooth(values, window).tolist()
+        smoothed = values if key == "step" else plot.moving_average(values, window).tolist()
         out[key] = [smoothed[i] for i in keep]
     return out
 
@@ -376,15 +373,6 @@ def _thinned(history: dict[str, list[float]], window: int, max_points: int = 200
 def _png_html(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{alt}" style="max-width:100%"/>'
-
-
-def _widgets():
-    """The ipywidgets module, imported when a widget is built (the logic above does not need it)."""
-    try:
-        import ipywidgets
-    except ImportError as err:  # pragma: no cover - ipywidgets is a dependency
-        raise ImportError("the live explorer needs ipywidgets: pip install ipywidgets") from err
-    return ipywidgets
 
 
 class ExplorerWidget:
@@ -409,16 +397,17 @@ class ExplorerWidget:
         if explorer is not None and settings:
             raise ValueError("pass either an Explorer or settings, not both")
         if not isinstance(redraw_every, int) or redraw_every < 1:
-            raise ValueError(f"redraw_every must be a positive int (steps between pictures during a run), got {redraw_every!r}")
+            raise ValueError("redraw_every must be a positive int (steps between pictures during a run), "
+                             f"got {redraw_every!r}")
         self.explorer = explorer if explorer is not None else Explorer(**settings)
         self.redraw_every = redraw_every
         self.dpi = dpi
         self.redraws = 0
-        s = self.explorer.settings
-        w = _widgets()
+        s = self.explorer.settings.config
+        w = widgets_module()
         wide = {"description_width": "initial"}
-        self.distribution = w.Dropdown(options=list(TOY_2D_NAMES), value=s.distribution, description="real data",
-                                       style=wide)
+        self.distribution = w.Dropdown(options=list(TOY_2D_NAMES), value=self.explorer.settings.distribution,
+                                       description="real data", style=wide)
         self.loss = w.Dropdown(options=list(LOSSES), value=s.loss, description="loss", style=wide)
         self.d_steps = w.IntSlider(value=s.d_steps, min=1, max=10, step=1, description="k (D steps per G step)",
                                    style=wide)

@@ -18,11 +18,13 @@ Explained in the chapter "Loss functions".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from gancourse.models import check_shape
 
 __all__ = [
     "d_minimax_loss",
@@ -36,9 +38,12 @@ __all__ = [
     "d_hinge_loss",
     "g_hinge_loss",
     "gradient_penalty",
+    "r1_penalty",
+    "weight_penalty",
     "GANLoss",
     "LOSSES",
     "get_loss",
+    "generator_loss_gradients",
 ]
 
 
@@ -105,8 +110,9 @@ def clip_weights(module: nn.Module, clip_value: float = 0.01) -> None:
 
     Explained in the chapter "Loss functions".
     """
-    if clip_value <= 0:
-        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    # Checked before any weight changes: clamping to NaN would make every weight NaN.
+    if isinstance(clip_value, bool) or not isinstance(clip_value, (int, float)) or not 0 < clip_value < float("inf"):
+        raise ValueError(f"clip_value must be a finite number > 0, got {clip_value!r}")
     for p in module.parameters():
         p.clamp_(-clip_value, clip_value)
 
@@ -193,9 +199,11 @@ class GANLoss:
 LOSSES: dict[str, GANLoss] = {
     "minimax": GANLoss("minimax", d_minimax_loss, g_minimax_loss),
     "nonsaturating": GANLoss("nonsaturating", d_minimax_loss, g_nonsaturating_loss),
-    "wasserstein": GANLoss("wasserstein", wasserstein_critic_loss, wasserstein_generator_loss, False),
-    "least_squares": GANLoss("least_squares", d_least_squares_loss, g_least_squares_loss, False, 0.5),
-    "hinge": GANLoss("hinge", d_hinge_loss, g_hinge_loss, False),
+    "wasserstein": GANLoss("wasserstein", wasserstein_critic_loss, wasserstein_generator_loss,
+                           outputs_probability=False),
+    "least_squares": GANLoss("least_squares", d_least_squares_loss, g_least_squares_loss,
+                             outputs_probability=False, threshold=0.5),
+    "hinge": GANLoss("hinge", d_hinge_loss, g_hinge_loss, outputs_probability=False),
 }
 
 
@@ -210,3 +218,72 @@ def get_loss(name: str) -> GANLoss:
     if key not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(sorted(LOSSES))} (or 'modified_minimax')")
     return LOSSES[key]
+
+
+def generator_loss_gradients(g_losses: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
+                             outputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The derivative of each generator loss with respect to D's raw output, at every value in ``outputs``.
+
+    For a loss ``L_G = E[l(o)]`` over D's outputs o on the fakes (a logit, or a critic score), this
+    returns ``dl/do`` at each ``o`` in ``outputs`` (shape ``(N,)``), computed with autograd. This is the
+    number that backpropagation hands from the loss into D's last layer and, through D, on to G. For
+    the classifier losses with ``p = D(G(z)) = sigmoid(o)``: ``-p`` for the saturating minimax loss
+    ``log(1 - p)`` and ``-(1 - p)`` for the non-saturating loss ``-log p`` (Goodfellow et al., 2014,
+    section 3); ``-1`` for the Wasserstein and hinge losses; ``o - 1`` for least squares.
+    :func:`gancourse.plot.plot_loss_gradients` draws the result.
+
+    Args:
+        g_losses: name -> generator loss, a function of a batch of outputs (e.g. :func:`g_minimax_loss`).
+        outputs: ``(N,)`` tensor of D's raw outputs at which to take the derivative.
+
+    Explained in the chapter "Loss functions".
+    """
+    check_shape(outputs, ("N",), "generator_loss_gradients", "outputs")
+    if outputs.numel() == 0:
+        raise ValueError("outputs must hold at least one of D's raw outputs, got an empty tensor")
+    result = {}
+    for name, loss_fn in g_losses.items():
+        o = outputs.detach().float().clone().requires_grad_(True)
+        # The losses average over the batch; times N, each element's derivative is that of its own term.
+        (grad,) = torch.autograd.grad(loss_fn(o) * o.numel(), o)
+        result[name] = grad.detach()
+    return result
+
+
+def r1_penalty(real_out: torch.Tensor, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """The R1 penalty of Mescheder et al. (2018): ``gamma / 2 * E_x~data[ ||grad_x D(x)||^2 ]``.
+
+    ``real_out`` must be D's output on ``real``, computed with ``real.requires_grad_(True)``; the
+    gradient is taken with ``create_graph=True`` so that the penalty itself can be minimised. It pushes
+    D to be flat on the data, which damps the circling of the two players around their equilibrium.
+    For a linear discriminator ``D(x) = w . x + b`` the penalty is exactly ``gamma / 2 * ||w||^2``.
+
+    Reference: Mescheder, Geiger and Nowozin, "Which training methods for GANs do actually converge?",
+    ICML 2018, equation 9.
+
+    Explained in the chapter "Common problems".
+    """
+    if not real.requires_grad:
+        raise ValueError("real must have requires_grad=True before D is applied to it (real.requires_grad_(True))")
+    if gamma < 0:
+        raise ValueError(f"gamma must be >= 0, got {gamma}")
+    (grad,) = torch.autograd.grad(real_out.sum(), real, create_graph=True)
+    return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
+
+
+def weight_penalty(module: nn.Module, weight: float) -> torch.Tensor:
+    """An L2 penalty on a network's weight matrices: ``weight / 2 * sum_W ||W||_F^2``.
+
+    Only parameters with at least two dimensions (linear weights, convolution kernels) are penalised,
+    not biases or batch-norm scales. Small weights keep the discriminator smooth, so it cannot become
+    overconfident and its feedback cannot swing wildly between updates. Added to D's loss and
+    minimised by Adam, this is the classical coupled "L2 weight decay" with coefficient ``weight``.
+
+    Explained in the chapter "Common problems".
+    """
+    if weight < 0:
+        raise ValueError(f"weight must be >= 0, got {weight}")
+    matrices = [p for p in module.parameters() if p.dim() >= 2]
+    if not matrices:
+        raise ValueError("module has no weight matrix to penalise")
+    return 0.5 * weight * sum(p.pow(2).sum() for p in matrices)

@@ -86,6 +86,20 @@ def _check_noise(z: torch.Tensor, latent_dim: int, who: str) -> None:
     check_shape(z, ("N", latent_dim), who, "noise")
 
 
+def _check_widths(who: str, **sizes) -> None:
+    """Refuse a size or width that is not a positive int (0 would build a layer with no units), by name.
+
+    ``hidden`` is a list or tuple of widths; every other argument is one size.
+    """
+    for name, value in sizes.items():
+        many = name == "hidden"
+        values = value if many and isinstance(value, (list, tuple)) else [value]
+        if (many and not isinstance(value, (list, tuple))) or any(
+                isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values):
+            wanted = "a list or tuple of positive ints (layer widths)" if many else "a positive int"
+            raise ValueError(f"{who}: {name} must be {wanted}, got {value!r}")
+
+
 def _mlp(sizes: Sequence[int], activation: nn.Module) -> list[nn.Module]:
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -108,6 +122,7 @@ class MLPGenerator(nn.Module):
     def __init__(self, latent_dim: int = 2, out_dim: int = 2, hidden: Sequence[int] = (128, 128),
                  out_activation: nn.Module | None = None):
         super().__init__()
+        _check_widths("MLPGenerator", latent_dim=latent_dim, out_dim=out_dim, hidden=hidden)
         self.latent_dim, self.out_dim = latent_dim, out_dim
         layers = _mlp([latent_dim, *hidden], nn.ReLU())
         layers.append(nn.Linear(hidden[-1] if hidden else latent_dim, out_dim))
@@ -130,15 +145,14 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, in_dim: int = 2, hidden: Sequence[int] = (128, 128)):
         super().__init__()
+        _check_widths("MLPDiscriminator", in_dim=in_dim, hidden=hidden)
         self.in_dim = in_dim
         layers = _mlp([in_dim, *hidden], nn.LeakyReLU(negative_slope=0.2))
         layers.append(nn.Linear(hidden[-1] if hidden else in_dim, 1))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[1] != self.in_dim:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"MLPDiscriminator expects samples of shape (N, {self.in_dim}), got {got}")
+        check_shape(x, ("N", self.in_dim), "MLPDiscriminator", "samples")
         return self.net(x).squeeze(1)  # (N,)
 
 
@@ -186,6 +200,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, latent_dim: int = 64, image_size: int = 28, channels: int = 1, width: int = 64):
         super().__init__()
         _check_size(image_size)
+        _check_widths("DCGANGenerator", latent_dim=latent_dim, channels=channels, width=width)
         self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
         w = width
         if image_size == 28:
@@ -223,6 +238,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, image_size: int = 28, channels: int = 1, width: int = 64):
         super().__init__()
         _check_size(image_size)
+        _check_widths("DCGANDiscriminator", channels=channels, width=width)
         self.image_size, self.channels = image_size, channels
         w = width
         if image_size == 28:
@@ -242,8 +258,5 @@ class DCGANDiscriminator(nn.Module):
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        expected = (self.channels, self.image_size, self.image_size)
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != expected:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"DCGANDiscriminator expects images of shape (N, {', '.join(map(str, expected))}), got {got}")
+        check_shape(x, ("N", self.channels, self.image_size, self.image_size), "DCGANDiscriminator", "images")
         return self.net(x).flatten()  # (N, 1, 1, 1) -> (N,)

@@ -4,23 +4,27 @@ Colours come from the Okabe-Ito palette, which stays distinguishable with colour
 Every function draws on a matplotlib axis (a new one when ``ax`` is None) and returns it, so figures
 can be composed.
 
-Explained in the chapters "Welcome" (grids and curves), "GAN training" (the 2-D heatmap) and "Common
-problems" (mode histograms over time, parameter paths of the Dirac GAN).
+Explained in the chapters "Welcome" (grids and curves), "GAN training" (the 2-D heatmap), "Loss
+functions" (loss-gradient curves, 1-D densities), "Common problems" (mode histograms over time,
+parameter paths of the Dirac GAN) and "Variations II: translation, super-resolution and inpainting"
+(stacked image strips).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
 from gancourse.data import from_unit_range
+from gancourse.models import check_shape, eval_mode
 
-__all__ = ["OKABE_ITO", "REAL_COLOR", "FAKE_COLOR", "make_grid", "image_grid", "plot_history", "plot_snapshots",
-           "discriminator_heatmap", "scatter_2d"]
+__all__ = ["OKABE_ITO", "REAL_COLOR", "FAKE_COLOR", "make_grid", "image_grid", "moving_average", "plot_history",
+           "plot_snapshots", "discriminator_heatmap", "scatter_2d", "plot_loss_gradients", "plot_1d_densities",
+           "plot_mode_occupancy", "plot_2d_snapshots", "plot_parameter_paths", "plot_rows"]
 
 #: The Okabe-Ito colour-blind-safe palette.
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -37,9 +41,7 @@ def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: 
 
     Explained in the chapter "Welcome".
     """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
+    check_shape(images, ("N", "C", "H", "W"), "make_grid", "images")
     if nrow < 1:
         raise ValueError(f"nrow must be >= 1, got {nrow}")
     images = from_unit_range(images.detach().float().cpu())
@@ -73,7 +75,15 @@ def image_grid(images: torch.Tensor, nrow: int = 8, ax: plt.Axes | None = None, 
     return ax
 
 
-def _smooth(values: Sequence[float], window: int) -> torch.Tensor:
+def moving_average(values: Sequence[float], window: int) -> torch.Tensor:
+    """Trailing moving average of ``values`` over ``window`` entries, as a float64 tensor of the same length.
+
+    Entry t is the mean of ``values[t - window + 1 : t + 1]``; before the first full window the
+    first value stands in for the missing ones, so the curve starts where the raw one does. A window
+    of 1 or one longer than the values returns them unchanged.
+
+    Explained in the chapter "GAN training" (smoothed training curves).
+    """
     v = torch.as_tensor(values, dtype=torch.float64)
     if window <= 1 or len(v) < window:
         return v
@@ -84,29 +94,31 @@ def _smooth(values: Sequence[float], window: int) -> torch.Tensor:
 
 def plot_history(history: Mapping[str, Sequence[float]], axes: Sequence[plt.Axes] | None = None,
                  smooth: int = 1) -> Sequence[plt.Axes]:
-    """Two panels from a trainer's history: both losses, and D's accuracy on real and on fake data.
+    """Two panels from a trainer's history: both losses, and D's accuracy on real data, on fake data and overall.
 
     The accuracy panel marks 50%, where D can no longer tell real from fake. ``smooth`` is the width
-    of a trailing moving average (1 = raw).
+    of a trailing moving average (1 = raw, see :func:`moving_average`). Given one axis in ``axes``, it
+    draws the losses only.
 
     Explained in the chapter "GAN training".
     """
-    missing = {"step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"} - set(history)
+    missing = {"step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_acc"} - set(history)
     if missing:
         raise ValueError(f"history lacks {sorted(missing)}; pass GANTrainer.history")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     steps = history["step"]
     ax = axes[0]
-    ax.plot(steps, _smooth(history["d_loss"], smooth), color=REAL_COLOR, label="discriminator loss")
-    ax.plot(steps, _smooth(history["g_loss"], smooth), color=FAKE_COLOR, label="generator loss")
+    ax.plot(steps, moving_average(history["d_loss"], smooth), color=REAL_COLOR, label="discriminator loss")
+    ax.plot(steps, moving_average(history["g_loss"], smooth), color=FAKE_COLOR, label="generator loss")
     ax.set(xlabel="training step", ylabel="loss", title="Losses")
     ax.legend()
+    if len(axes) == 1:
+        return axes
     ax = axes[1]
-    acc = [(a + b) / 2 for a, b in zip(history["d_acc_real"], history["d_acc_fake"])]
-    ax.plot(steps, _smooth(history["d_acc_real"], smooth), color=REAL_COLOR, alpha=0.6, label="on real")
-    ax.plot(steps, _smooth(history["d_acc_fake"], smooth), color=FAKE_COLOR, alpha=0.6, label="on fake")
-    ax.plot(steps, _smooth(acc, smooth), color="black", label="overall")
+    ax.plot(steps, moving_average(history["d_acc_real"], smooth), color=REAL_COLOR, alpha=0.6, label="on real")
+    ax.plot(steps, moving_average(history["d_acc_fake"], smooth), color=FAKE_COLOR, alpha=0.6, label="on fake")
+    ax.plot(steps, moving_average(history["d_acc"], smooth), color="black", label="overall")
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance (50%)")
     ax.set(xlabel="training step", ylabel="accuracy", title="Discriminator accuracy", ylim=(-0.02, 1.02))
     ax.legend(loc="lower left", fontsize="small")
@@ -141,12 +153,8 @@ def discriminator_heatmap(discriminator: nn.Module, bounds: Sequence[float], res
     dev = next(discriminator.parameters()).device
     xs, ys = torch.linspace(xmin, xmax, resolution, device=dev), torch.linspace(ymin, ymax, resolution, device=dev)
     gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
+    with eval_mode(discriminator):
         out = discriminator(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1))
-    finally:
-        discriminator.train(was_training)
     out = torch.sigmoid(out) if probability else out
     return out.reshape(resolution, resolution).cpu()
 
@@ -198,37 +206,6 @@ def scatter_2d(real: torch.Tensor, fake: torch.Tensor, discriminator: nn.Module 
 
 # -- Loss functions: loss-gradient curves and 1-D densities ------------------------------------------------------
 
-__all__ += ["generator_loss_gradients", "plot_loss_gradients", "plot_1d_densities"]
-
-
-def generator_loss_gradients(g_losses: Mapping[str, Callable[[torch.Tensor], torch.Tensor]],
-                             outputs: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The derivative of each generator loss with respect to D's raw output, at every value in ``outputs``.
-
-    For a loss ``L_G = E[l(o)]`` over D's outputs o on the fakes (a logit, or a critic score), this
-    returns ``dl/do`` at each ``o`` in ``outputs`` (shape ``(N,)``), computed with autograd. This is the
-    number that backpropagation hands from the loss into D's last layer and, through D, on to G. For
-    the classifier losses with ``p = D(G(z)) = sigmoid(o)``: ``-p`` for the saturating minimax loss
-    ``log(1 - p)`` and ``-(1 - p)`` for the non-saturating loss ``-log p`` (Goodfellow et al., 2014,
-    section 3); ``-1`` for the Wasserstein and hinge losses; ``o - 1`` for least squares.
-
-    Args:
-        g_losses: name -> generator loss, a function of a batch of outputs (e.g. ``gancourse.losses.g_minimax_loss``).
-        outputs: ``(N,)`` tensor of D's raw outputs at which to take the derivative.
-
-    Explained in the chapter "Loss functions".
-    """
-    if not isinstance(outputs, torch.Tensor) or outputs.dim() != 1 or outputs.numel() == 0:
-        got = tuple(outputs.shape) if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-        raise ValueError(f"outputs must be a non-empty 1-D tensor of D's raw outputs, got {got}")
-    result = {}
-    for name, loss_fn in g_losses.items():
-        o = outputs.detach().float().clone().requires_grad_(True)
-        # The losses average over the batch; times N, each element's derivative is that of its own term.
-        (grad,) = torch.autograd.grad(loss_fn(o) * o.numel(), o)
-        result[name] = grad.detach()
-    return result
-
 
 def plot_loss_gradients(x: torch.Tensor, gradients: Mapping[str, torch.Tensor], ax: plt.Axes | None = None,
                         xlabel: str = "$D(G(z))$", ylabel: str = "size of the gradient $|\\partial L_G / \\partial o|$",
@@ -237,7 +214,7 @@ def plot_loss_gradients(x: torch.Tensor, gradients: Mapping[str, torch.Tensor], 
 
     ``x`` is what varies along the horizontal axis (for example ``D(G(z))`` from 0 to 1, or D's raw
     output); ``gradients`` maps each loss's name to its derivatives at those points (see
-    :func:`generator_loss_gradients`). Each curve gets its own Okabe-Ito colour and line style, so the
+    :func:`gancourse.losses.generator_loss_gradients`). Each curve gets its own Okabe-Ito colour and line style, so the
     curves stay apart in grey scale too. ``log`` puts the vertical axis on a log scale.
 
     Explained in the chapter "Loss functions".
@@ -314,8 +291,6 @@ def plot_1d_densities(x: torch.Tensor, real_density: torch.Tensor, fake_density:
 
 
 # -- Common problems: mode histograms over time, 2-D samples over time, parameter paths -----------------------
-
-__all__ += ["plot_mode_occupancy", "plot_2d_snapshots", "plot_parameter_paths"]
 
 
 def plot_mode_occupancy(steps: Sequence[int], shares: torch.Tensor, ax: plt.Axes | None = None,
@@ -411,5 +386,36 @@ def plot_parameter_paths(paths: Mapping[str, Sequence[Sequence[float]]], emphasi
     ax_p.legend(fontsize="small", loc="lower left")
     ax_r.set(yscale="log", xlabel="training step", ylabel="distance to the equilibrium",
              title="Distance to the equilibrium")
+    fig.tight_layout()
+    return fig
+
+
+# -- Variations II: image strips stacked with a name per row ------------------------------------------------------
+
+
+def plot_rows(rows: Mapping[str, torch.Tensor], title: str | None = None, xlabel: str | None = None,
+              axes_width: float = 0.62) -> plt.Figure:
+    """Stack image strips, one per entry of ``rows`` (name -> images ``(n, C, H, W)`` in [-1, 1]).
+
+    Each strip is drawn with :func:`make_grid` in one row; its name labels the row on the left
+    (input, baseline, GAN, truth). Images of any size are shown at the same width (a 7x7 input beside
+    28x28 outputs), with nearest-neighbour pixels so that nothing is smoothed for display.
+
+    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one name -> images entry")
+    n = max(len(images) for images in rows.values())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(axes_width * n + 1.6, 0.75 * len(rows) + 0.6), squeeze=False)
+    for ax, (name, images) in zip(axes[:, 0], rows.items()):
+        grid = make_grid(images, nrow=n, padding=max(1, images.shape[-1] // 14), pad_value=1.0)
+        ax.imshow(grid[..., 0].numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    if xlabel:
+        axes[-1, 0].set_xlabel(xlabel)
+    if title:
+        axes[0, 0].set_title(title)
     fig.tight_layout()
     return fig

@@ -25,42 +25,33 @@ average of the generator's weights.
 :func:`mode_occupancy` turns snapshots into a mode-by-step histogram that shows a collapsed generator
 hopping from mode to mode (:func:`modes_per_snapshot` counts the modes each snapshot covers).
 :class:`PointGenerator`, :class:`LinearDiscriminator` and :func:`dirac_data` make the Dirac GAN, the
-smallest game that fails to converge. :class:`MixtureRecipe` and :func:`train_recipe` train and score
-one way of fighting mode collapse on the ring or the grid (the chapter's tables and
-``benchmarks/mode_collapse.py`` are built from them), :func:`seed_summary`, :func:`summary_table` and
-:func:`verdict` read several seeds of them, and :data:`BEST_MIXTURE_RECIPES` holds the best recipes
-found.
+smallest game that fails to converge. Training and scoring a remedy over many seeds on the ring or
+the grid is the job of :mod:`gancourse.recipes`.
 
 Explained in the chapter "Common problems".
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import multiprocessing
-import os
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
 from torch.func import functional_call
-from tqdm.auto import tqdm
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from gancourse.losses import clip_weights, d_minimax_loss, g_minimax_loss, gradient_penalty
-from gancourse.models import MLPDiscriminator, MLPGenerator
-from gancourse.train import GANTrainer, TrainConfig, sample_noise
+from gancourse import checkpoint
+from gancourse.losses import d_minimax_loss, g_minimax_loss, r1_penalty, weight_penalty
+from gancourse.models import eval_mode, frozen
+from gancourse.noise import sample_noise
+from gancourse.train import GANTrainer
+from gancourse.train_config import TrainConfig
 
 __all__ = [
     "UnrolledGANTrainer",
     "InstanceNoise",
     "InstanceNoiseTrainer",
-    "r1_penalty",
-    "weight_penalty",
     "PenalizedTrainer",
     "PackedDiscriminator",
     "AveragedGeneratorTrainer",
@@ -72,18 +63,6 @@ __all__ = [
     "dirac_data",
     "dirac_gradients",
     "dirac_path",
-    "MixtureRecipe",
-    "RecipeResult",
-    "train_recipe",
-    "train_recipes",
-    "set_learning_rates",
-    "mean_se",
-    "SCORES",
-    "seed_summary",
-    "summary_table",
-    "verdict",
-    "STEP_DECAY",
-    "BEST_MIXTURE_RECIPES",
 ]
 
 
@@ -169,6 +148,9 @@ class UnrolledGANTrainer(GANTrainer):
     Explained in the chapter "Common problems".
     """
 
+    #: Its G update is its own (see :meth:`generator_step`): fp32, contiguous, one process.
+    supports = frozenset()
+
     def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
                  config: TrainConfig | None = None, device=None, *, unroll_steps: int = 5,
                  second_order: bool = True):
@@ -211,8 +193,13 @@ class UnrolledGANTrainer(GANTrainer):
             params = new
         return params
 
-    def generator_step(self) -> torch.Tensor:
-        """One G update against the look-ahead discriminator; D's own weights do not change."""
+    def generator_step(self) -> dict[str, torch.Tensor]:
+        """One G update against the look-ahead discriminator; D's own weights do not change.
+
+        This replaces the base trainer's whole G update, not one of its hooks: the loss is taken through
+        D's *look-ahead* weights (a functional call), and the gradient reaches G only, which no hook of
+        the base update expresses. It runs in fp32, contiguous, in one process (see :attr:`supports`).
+        """
         if self.unroll_steps == 0:
             return super().generator_step()
         d = self.discriminator
@@ -228,7 +215,7 @@ class UnrolledGANTrainer(GANTrainer):
         for p, grad in zip(g_params, grads):
             p.grad = grad
         self.opt_g.step()
-        return loss.detach()
+        return {"g_loss": loss.detach()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,45 +317,6 @@ class InstanceNoiseTrainer(GANTrainer):
 # ---------------------------------------------------------------------------------------------
 
 
-def r1_penalty(real_out: torch.Tensor, real: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The R1 penalty of Mescheder et al. (2018): ``gamma / 2 * E_x~data[ ||grad_x D(x)||^2 ]``.
-
-    ``real_out`` must be D's output on ``real``, computed with ``real.requires_grad_(True)``; the
-    gradient is taken with ``create_graph=True`` so that the penalty itself can be minimised. It pushes
-    D to be flat on the data, which damps the circling of the two players around their equilibrium.
-    For a linear discriminator ``D(x) = w . x + b`` the penalty is exactly ``gamma / 2 * ||w||^2``.
-
-    Reference: Mescheder, Geiger and Nowozin, "Which training methods for GANs do actually converge?",
-    ICML 2018, equation 9.
-
-    Explained in the chapter "Common problems".
-    """
-    if not real.requires_grad:
-        raise ValueError("real must have requires_grad=True before D is applied to it (real.requires_grad_(True))")
-    if gamma < 0:
-        raise ValueError(f"gamma must be >= 0, got {gamma}")
-    (grad,) = torch.autograd.grad(real_out.sum(), real, create_graph=True)
-    return 0.5 * gamma * grad.flatten(start_dim=1).pow(2).sum(dim=1).mean()
-
-
-def weight_penalty(module: nn.Module, weight: float) -> torch.Tensor:
-    """An L2 penalty on a network's weight matrices: ``weight / 2 * sum_W ||W||_F^2``.
-
-    Only parameters with at least two dimensions (linear weights, convolution kernels) are penalised,
-    not biases or batch-norm scales. Small weights keep the discriminator smooth, so it cannot become
-    overconfident and its feedback cannot swing wildly between updates. Added to D's loss and
-    minimised by Adam, this is the classical coupled "L2 weight decay" with coefficient ``weight``.
-
-    Explained in the chapter "Common problems".
-    """
-    if weight < 0:
-        raise ValueError(f"weight must be >= 0, got {weight}")
-    matrices = [p for p in module.parameters() if p.dim() >= 2]
-    if not matrices:
-        raise ValueError("module has no weight matrix to penalise")
-    return 0.5 * weight * sum(p.pow(2).sum() for p in matrices)
-
-
 class PenalizedTrainer(GANTrainer):
     """A trainer whose discriminator loss carries a penalty on D's gradients (R1), its weights (L2),
     or both:
@@ -376,7 +324,8 @@ class PenalizedTrainer(GANTrainer):
         ``L_D' = L_D + r1_gamma / 2 * E_x[||grad_x D(x)||^2] + weight_decay / 2 * sum_W ||W||^2``.
 
     Everything else is the ordinary discriminator step (the same batches, the same optional gradient
-    penalty and clipping, the same five statistics, with the penalty included in the loss reported).
+    penalty and clipping, the same statistics, with the penalty included in the loss reported): the
+    trainer only fills in the base trainer's ``d_penalty`` hook (and marks the real batch for R1).
 
     Args:
         generator, discriminator, real, config, device: as for :class:`~gancourse.train.GANTrainer`.
@@ -395,33 +344,19 @@ class PenalizedTrainer(GANTrainer):
         self.r1_gamma = float(r1_gamma)
         self.weight_decay = float(weight_decay)
 
-    def penalty(self, real: torch.Tensor, real_out: torch.Tensor) -> torch.Tensor:
-        """The extra term added to D's loss for this batch."""
+    def real_batch(self, n: int) -> tuple[torch.Tensor, None]:
+        """A real batch that records D's gradient with respect to it when R1 is on."""
+        real, context = super().real_batch(n)
+        return (real.detach().requires_grad_(True) if self.r1_gamma > 0 else real), context
+
+    def d_penalty(self, real: torch.Tensor, fake: torch.Tensor, real_out: torch.Tensor, context) -> torch.Tensor:
+        """The R1 and L2 penalties, then the base trainer's (the gradient penalty when ``gp_weight > 0``)."""
         total = real_out.new_zeros(())
         if self.r1_gamma > 0:
             total = total + r1_penalty(real_out, real, self.r1_gamma)
         if self.weight_decay > 0:
             total = total + weight_penalty(self.discriminator, self.weight_decay)
-        return total
-
-    def discriminator_step(self) -> torch.Tensor:
-        """One D update on a real and a fake batch, with the penalty added to D's loss."""
-        cfg, d = self.config, self.discriminator
-        real = self.real(cfg.batch_size, self.rng).detach()
-        if self.r1_gamma > 0:
-            real.requires_grad_(True)
-        with torch.no_grad():
-            fake = self.generator(self.noise(cfg.batch_size))
-        real_out, fake_out = d(real), d(fake)
-        loss = self.loss.d(real_out, fake_out) + self.penalty(real, real_out)
-        if cfg.gp_weight > 0:
-            loss = loss + cfg.gp_weight * gradient_penalty(d, real.detach(), fake, self.rng)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        if cfg.clip_value is not None:
-            clip_weights(d, cfg.clip_value)
-        return self.d_statistics(loss, real_out, fake_out)
+        return total + super().d_penalty(real, fake, real_out, context)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -493,15 +428,20 @@ class AveragedGeneratorTrainer(GANTrainer):
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         super().__init__(generator, discriminator, real, config, device)
         self.ema_decay = float(ema_decay)
-        self.averaged_generator = copy.deepcopy(self.generator).requires_grad_(False)
+        # torch's own EMA: theta_avg <- decay * theta_avg + (1 - decay) * theta_G, on every parameter at once.
+        self.averaged_generator = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(self.ema_decay),
+                                                use_buffers=False).requires_grad_(False)
+        self.averaged_generator.update_parameters(self.generator)  # the first update copies: the average starts at G
 
     @torch.no_grad()
     def update_average(self) -> None:
-        """Move the averaged weights towards the live ones; copy buffers (e.g. batch-norm statistics)."""
-        live = list(self.generator.parameters())
-        avg = list(self.averaged_generator.parameters())
-        torch._foreach_lerp_(avg, live, 1.0 - self.ema_decay)
-        for b_avg, b_live in zip(self.averaged_generator.buffers(), self.generator.buffers()):
+        """Move the averaged weights towards the live ones; copy the buffers (batch-norm statistics).
+
+        The buffers are copied rather than averaged: the running statistics then describe the live
+        generator's activations, as in the implementations of Karras et al. (Progressive GAN, StyleGAN).
+        """
+        self.averaged_generator.update_parameters(self.generator)
+        for b_avg, b_live in zip(self.averaged_generator.module.buffers(), self.generator.buffers()):
             b_avg.copy_(b_live)
 
     def train_step(self) -> None:
@@ -511,10 +451,13 @@ class AveragedGeneratorTrainer(GANTrainer):
 
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate samples from the averaged generator, in eval mode, without gradients."""
-        z = noise if noise is not None else self.noise(n if n is not None else self.config.n_fixed)
-        self.averaged_generator.eval()
-        return self.averaged_generator(z.to(self.device))
+        """Generate samples from the averaged generator, in eval mode, without gradients.
+
+        Without ``noise`` the noise comes from :meth:`~gancourse.train.GANTrainer.sampling_noise`, never from
+        the training stream, so sampling changes nothing in the run."""
+        z = noise if noise is not None else self.sampling_noise(n if n is not None else self.config.n_fixed)
+        with eval_mode(self.averaged_generator):
+            return self.averaged_generator(z.to(self.device))
 
     def state_dict(self) -> dict:
         """The training state of :class:`~gancourse.train.GANTrainer` plus the averaged generator."""
@@ -522,12 +465,16 @@ class AveragedGeneratorTrainer(GANTrainer):
         state["averaged_generator"] = self.averaged_generator.state_dict()
         return state
 
-    def load(self, path) -> "AveragedGeneratorTrainer":
-        """Restore a checkpoint written by :meth:`save`, averaged generator included."""
-        super().load(path)
-        state = torch.load(path, map_location=self.device, weights_only=True)
+    def validate_state(self, state, path="<state>") -> None:
+        """Check the base trainer's state and the averaged generator's, changing nothing."""
+        super().validate_state(state, path)
+        checkpoint.check_keys(state, ("averaged_generator",), path, "a checkpoint of an AveragedGeneratorTrainer")
+        checkpoint.check_shapes(self.averaged_generator, state["averaged_generator"], "averaged generator", path)
+
+    def load_state(self, state: dict, path="<state>") -> None:
+        """Restore the base trainer's state and the averaged generator (all checked before either changes)."""
+        super().load_state(state, path)
         self.averaged_generator.load_state_dict(state["averaged_generator"])
-        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -651,8 +598,10 @@ def generator_gradient_norm(trainer: GANTrainer, n: int = 512, seed: int = 0,
                             loss: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
     """The size of the generator's gradient, ``||grad_theta_G L_G||_2``, on a fresh noise batch.
 
-    Nothing is updated and the trainer's random-number generator is not used (the noise comes from
-    ``seed``), so measuring does not change the run. ``loss`` is a generator loss of the fake logits
+    Measuring does not change the run: nothing is updated, the noise comes from ``seed`` and not from the
+    trainer's random-number generator (whose state is put back, should D draw from it, as instance noise
+    does), and the networks' buffers (batch norm's running statistics) are put back as they were. The
+    networks run in training mode, as in G's update. ``loss`` is a generator loss of the fake logits
     (default: the trainer's own, ``trainer.loss.g``); pass e.g.
     :func:`gancourse.losses.g_minimax_loss` to see what another loss would give against the same D.
     A norm that falls towards 0 while the samples are still poor is the symptom of vanishing gradients.
@@ -663,17 +612,23 @@ def generator_gradient_norm(trainer: GANTrainer, n: int = 512, seed: int = 0,
     rng = torch.Generator(device=trainer.device).manual_seed(seed)
     z = sample_noise(n, trainer.config.latent_dim, trainer.config.noise, rng)
     params = [p for p in g.parameters() if p.requires_grad]
-    d.requires_grad_(False)
+    buffers = [(b, b.clone()) for b in (*g.buffers(), *d.buffers())]
+    training_rng = trainer.rng.get_state()
     try:
-        value = (loss or trainer.loss.g)(d(g(z)))
+        with frozen(d):
+            value = (loss or trainer.loss.g)(d(g(z)))
         grads = torch.autograd.grad(value, params, allow_unused=True)
     finally:
-        d.requires_grad_(True)
+        with torch.no_grad():
+            for live, saved in buffers:
+                live.copy_(saved)
+        trainer.rng.set_state(training_rng)
     return math.sqrt(sum(float(gr.pow(2).sum()) for gr in grads if gr is not None))
 
 
 @torch.no_grad()
-def mode_occupancy(snapshots: Mapping[int, torch.Tensor], mixture, n_sigmas: float = 3.0) -> tuple[list[int], torch.Tensor]:
+def mode_occupancy(snapshots: Mapping[int, torch.Tensor], mixture,
+                   n_sigmas: float = 3.0) -> tuple[list[int], torch.Tensor]:
     """For each snapshot, the share of its samples that land on each mode.
 
     A sample lands on mode k when k is its nearest mode and it lies within ``n_sigmas`` standard
@@ -714,309 +669,3 @@ def modes_per_snapshot(shares: torch.Tensor, share: float = 0.02) -> torch.Tenso
     if not 0 < share <= 1:
         raise ValueError(f"share must be in (0, 1], got {share}")
     return (shares >= share).sum(dim=0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Measuring a remedy on a 2-D mixture: one recipe, one seed, one score
-# ---------------------------------------------------------------------------------------------
-
-
-def set_learning_rates(trainer: GANTrainer, factor: float) -> None:
-    """Set both optimisers' learning rates to ``factor`` times the ones in ``trainer.config``.
-
-    Lowering the learning rate late in training (a step schedule) removes most of the jitter that a
-    constant rate leaves in the generator's samples.
-
-    Explained in the chapter "Common problems".
-    """
-    if not factor > 0:
-        raise ValueError(f"factor must be positive, got {factor}")
-    for optimizer, base in ((trainer.opt_g, trainer.config.lr_g), (trainer.opt_d, trainer.config.lr_d)):
-        for group in optimizer.param_groups:
-            group["lr"] = base * factor
-
-
-@dataclass(frozen=True)
-class MixtureRecipe:
-    """Everything that defines one way of training an MLP GAN on a 2-D mixture of Gaussians.
-
-    Attributes:
-        name: the label used in tables.
-        trainer: the trainer class, :class:`~gancourse.train.GANTrainer` or one of the remedies here.
-        trainer_kwargs: keyword arguments of the remedy (e.g. ``{"unroll_steps": 5}``).
-        loss, latent_dim, batch_size, lr_g, lr_d, betas, d_steps, gp_weight, clip_value, optimizer,
-            noise: the :class:`~gancourse.train.TrainConfig` fields.
-        g_hidden, d_hidden: hidden-layer widths of :class:`~gancourse.models.MLPGenerator` and
-            :class:`~gancourse.models.MLPDiscriminator`.
-        pack: PacGAN packing degree (1 = no packing; see :class:`PackedDiscriminator`).
-        schedule: ``((fraction, factor), ...)``: train the first ``fraction`` of the steps at ``factor``
-            times the learning rates, then the next fraction at the next factor; fractions sum to 1.
-
-    Explained in the chapter "Common problems".
-    """
-
-    name: str
-    trainer: type = GANTrainer
-    trainer_kwargs: Mapping[str, Any] = field(default_factory=dict)
-    loss: str = "nonsaturating"
-    latent_dim: int = 2
-    batch_size: int = 256
-    lr_g: float = 1e-3
-    lr_d: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.999)
-    d_steps: int = 1
-    gp_weight: float = 0.0
-    clip_value: float | None = None
-    optimizer: str = "adam"
-    noise: str = "normal"
-    g_hidden: tuple[int, ...] = (128, 128)
-    d_hidden: tuple[int, ...] = (128, 128)
-    pack: int = 1
-    schedule: tuple[tuple[float, float], ...] = ((1.0, 1.0),)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.trainer, type) or not issubclass(self.trainer, GANTrainer):
-            raise ValueError(f"trainer must be GANTrainer or a subclass of it, got {self.trainer!r}")
-        fractions = [f for f, _ in self.schedule]
-        if not self.schedule or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-            raise ValueError(f"schedule fractions must be positive and sum to 1, got {fractions}")
-        if any(factor <= 0 for _, factor in self.schedule):
-            raise ValueError(f"schedule factors must be positive, got {[f for _, f in self.schedule]}")
-        if not isinstance(self.pack, int) or self.pack < 1 or self.batch_size % self.pack:
-            raise ValueError(f"pack must be a positive int dividing batch_size ({self.batch_size}), got {self.pack!r}")
-
-    def build(self, mixture, seed: int, device=None) -> GANTrainer:
-        """Fresh networks (initialised from ``seed``) and a trainer for ``mixture``."""
-        torch.manual_seed(seed)
-        dim = mixture.dim
-        generator = MLPGenerator(self.latent_dim, dim, self.g_hidden)
-        discriminator: nn.Module = MLPDiscriminator(dim * self.pack, self.d_hidden)
-        if self.pack > 1:
-            discriminator = PackedDiscriminator(discriminator, self.pack)
-        config = TrainConfig(latent_dim=self.latent_dim, batch_size=self.batch_size, loss=self.loss,
-                             d_steps=self.d_steps, lr_g=self.lr_g, lr_d=self.lr_d, betas=self.betas,
-                             optimizer=self.optimizer, clip_value=self.clip_value, gp_weight=self.gp_weight,
-                             noise=self.noise, seed=seed, log_every=100, n_fixed=500)
-        return self.trainer(generator, discriminator, mixture, config, device, **dict(self.trainer_kwargs))
-
-    def phase_steps(self, steps: int) -> list[tuple[int, float]]:
-        """Split ``steps`` into the schedule's phases: ``[(steps_in_phase, factor), ...]``."""
-        bounds = [round(steps * sum(f for f, _ in self.schedule[: i + 1])) for i in range(len(self.schedule))]
-        starts = [0] + bounds[:-1]
-        return [(end - start, factor) for start, end, (_, factor) in zip(starts, bounds, self.schedule)]
-
-
-@dataclass(frozen=True, eq=False)
-class RecipeResult:
-    """One trained recipe: the trainer, its scores on fresh samples, and the training time.
-
-    Attributes:
-        trainer: the trained :class:`~gancourse.train.GANTrainer` (or subclass).
-        metrics: :class:`gancourse.metrics.ModeMetrics` of ``n_samples`` samples drawn in eval mode.
-        samples: those samples, on the CPU.
-        seconds: wall-clock training time; ``cpu_seconds``: CPU time of this process while training.
-
-    Explained in the chapter "Common problems".
-    """
-
-    trainer: GANTrainer
-    metrics: Any
-    samples: torch.Tensor
-    seconds: float
-    cpu_seconds: float
-
-
-def train_recipe(recipe: MixtureRecipe, mixture, steps: int, seed: int, *, n_samples: int = 2500,
-                 device=None, snapshot_every: int | None = None) -> RecipeResult:
-    """Train ``recipe`` on ``mixture`` for ``steps`` steps from ``seed`` and score it.
-
-    The learning rates follow ``recipe.schedule``; afterwards ``n_samples`` samples are drawn in eval mode
-    from noise seeded by ``seed`` and scored with :func:`gancourse.metrics.mode_metrics` (modes captured,
-    share of high-quality samples, reverse KL), as in the PacGAN and VEEGAN papers (2,500 samples).
-
-    Explained in the chapter "Common problems".
-    """
-    from gancourse.metrics import mode_metrics
-
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    trainer = recipe.build(mixture, seed, device)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for phase, factor in recipe.phase_steps(steps):
-        set_learning_rates(trainer, factor)
-        trainer.train(phase, snapshot_every=snapshot_every, progress=False)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    rng = torch.Generator(device=trainer.device).manual_seed(10_000 + seed)
-    z = sample_noise(n_samples, recipe.latent_dim, recipe.noise, rng)
-    samples = trainer.sample(noise=z).cpu()
-    return RecipeResult(trainer, mode_metrics(samples, mixture), samples, wall, cpu)
-
-
-def _one_thread() -> None:
-    """Worker initialiser: one PyTorch thread per process, so that the processes share the cores."""
-    torch.set_num_threads(1)
-
-
-def _clean_context() -> multiprocessing.context.BaseContext:
-    """Processes started from a fresh interpreter, never forked from this (maybe threaded) one.
-
-    A fork server imports gancourse once and forks each worker from that clean process, so later
-    calls start their workers in milliseconds; where there is none (Windows), workers are spawned.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["gancourse.remedies"])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
-def _train_job(job: tuple, n_samples: int, snapshot_every: int | None, device="cpu") -> RecipeResult:
-    recipe, mixture, steps, seed = job
-    return train_recipe(recipe, mixture, steps, seed, n_samples=n_samples, device=device, snapshot_every=snapshot_every)
-
-
-def train_recipes(jobs, *, workers: int | None = None, device=None, n_samples: int = 2500,
-                  snapshot_every: int | None = None, progress: bool = True) -> list[RecipeResult]:
-    """Train and score many runs, ``jobs = [(recipe, mixture, steps, seed), ...]``, in order.
-
-    The MLPs of the 2-D mixtures are too small to keep several cores busy from one process (each step
-    is mostly the overhead of a few hundred tiny operations), so on a CPU the runs go to ``workers``
-    separate processes with one thread each (default: one per core, at most one per job). Each run is
-    :func:`train_recipe` with the same seed, so the results do not depend on the number of workers
-    (with one thread, a run computes exactly what it computes in this process with one thread). On a
-    GPU, or with ``workers=1``, the runs train one after another in this process on ``device``.
-    ``n_samples`` and ``snapshot_every`` are passed on to :func:`train_recipe`.
-    The workers come from a fresh interpreter (a fork server, or "spawn" where there is none), so
-    recipes must use trainer classes that can be imported from a module, as all of
-    :mod:`gancourse.remedies` can, and a script that calls this function must do so under
-    ``if __name__ == "__main__":``, the usual rule of Python's multiprocessing.
-
-    Explained in the chapter "Common problems".
-    """
-    jobs = list(jobs)
-    for i, job in enumerate(jobs):
-        if not (isinstance(job, tuple) and len(job) == 4 and isinstance(job[0], MixtureRecipe)):
-            raise ValueError(f"jobs[{i}] must be a tuple (recipe, mixture, steps, seed) with a MixtureRecipe, "
-                             f"got {job!r}")
-    if workers is not None and (not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be a positive int or None, got {workers!r}")
-    on_cpu = device is None or torch.device(device).type == "cpu"
-    if workers is None:
-        workers = min(os.cpu_count() or 1, len(jobs)) if on_cpu else 1
-    bar = tqdm(total=len(jobs), disable=not progress, desc="runs", leave=False)
-    try:
-        if workers == 1 or not on_cpu or len(jobs) < 2:
-            results = []
-            for job in jobs:
-                results.append(_train_job(job, n_samples, snapshot_every, device))
-                bar.update()
-            return results
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_clean_context(), initializer=_one_thread) as pool:
-            futures = [pool.submit(_train_job, job, n_samples, snapshot_every) for job in jobs]
-            try:
-                for _ in as_completed(futures):
-                    bar.update()
-                return [future.result() for future in futures]
-            except BrokenProcessPool as err:
-                raise RuntimeError("a worker process of train_recipes died before it finished. In a script, call "
-                                   "train_recipes under `if __name__ == \"__main__\":` (the workers import the "
-                                   "script); or pass workers=1 to train in this process") from err
-    finally:
-        bar.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading several seeds: mean, standard error, and a verdict against a baseline
-# ---------------------------------------------------------------------------------------------
-
-#: The three mode scores of a summary: key -> (column title, whether higher is better).
-SCORES: dict[str, tuple[str, bool]] = {
-    "modes": ("modes captured", True),
-    "hq": ("high quality %", True),
-    "kl": ("reverse KL", False),
-}
-
-
-def mean_se(values) -> tuple[float, float]:
-    """Mean and standard error of the mean, ``s / sqrt(n)`` with the sample standard deviation s.
-
-    With a single value the standard error is reported as 0 (there is no spread to measure).
-
-    Explained in the chapter "Common problems".
-    """
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("mean_se needs at least one value")
-    n = len(values)
-    mean = sum(values) / n
-    if n == 1:
-        return mean, 0.0
-    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(variance / n)
-
-
-def seed_summary(metrics) -> dict[str, tuple[float, float]]:
-    """Mean and standard error over seeds of the three mode scores of :func:`gancourse.metrics.mode_metrics`.
-
-    ``metrics`` is a list of :class:`~gancourse.metrics.ModeMetrics`, one per seed. Returns
-    ``{"modes": (mean, se), "hq": (mean, se), "kl": (mean, se)}``: modes captured, high-quality
-    samples in percent, and reverse KL (see :data:`SCORES`).
-
-    Explained in the chapter "Common problems".
-    """
-    metrics = list(metrics)
-    if not metrics or not all(hasattr(m, "modes_captured") for m in metrics):
-        raise ValueError("metrics must be a non-empty list of ModeMetrics (one per seed)")
-    return {"modes": mean_se([m.modes_captured for m in metrics]),
-            "hq": mean_se([100 * m.high_quality for m in metrics]),
-            "kl": mean_se([m.reverse_kl for m in metrics])}
-
-
-def summary_table(rows: Mapping[str, Mapping[str, tuple[float, float]]], n_modes: int) -> str:
-    """A Markdown pipe table, one row per method: ``mean ± se`` of each score of :func:`seed_summary`.
-
-    ``rows`` maps a method's name to its summary; ``n_modes`` goes into the first column's title.
-    Show it with ``IPython.display.Markdown``.
-
-    Explained in the chapter "Common problems".
-    """
-    if not rows:
-        raise ValueError("rows is empty: pass at least one method -> seed_summary(...)")
-    lines = [f"| method | modes captured (of {n_modes}) | high quality % | reverse KL |", "|---|---|---|---|"]
-    for method, s in rows.items():
-        missing = set(SCORES) - set(s)
-        if missing:
-            raise ValueError(f"rows[{method!r}] lacks {sorted(missing)}; pass seed_summary(...)")
-        lines.append(f"| {method} | {s['modes'][0]:.1f} ± {s['modes'][1]:.1f} | {s['hq'][0]:.1f} ± {s['hq'][1]:.1f} "
-                     f"| {s['kl'][0]:.2f} ± {s['kl'][1]:.2f} |")
-    return "\n".join(lines)
-
-
-def verdict(base: tuple[float, float], other: tuple[float, float], higher_is_better: bool,
-            k: float = 2.0) -> str:
-    """Compare two ``(mean, se)`` scores: ``"better"``, ``"worse"`` or ``"no clear change"``.
-
-    A difference counts only when ``|m_other - m_base| > k * sqrt(se_base^2 + se_other^2)``, that is
-    more than k combined standard errors (k = 2: about a 95% two-sided test for roughly normal means).
-    ``higher_is_better`` says which direction is better (see :data:`SCORES`).
-
-    Explained in the chapter "Common problems".
-    """
-    if not k > 0:
-        raise ValueError(f"k must be positive, got {k}")
-    (m0, s0), (m1, s1) = base, other
-    if abs(m1 - m0) <= k * math.hypot(s0, s1):
-        return "no clear change"
-    return "better" if (m1 > m0) == higher_is_better else "worse"
-
-
-#: The learning-rate schedule of the best recipes: 60% of the steps at the base rates, 30% at a fifth
-#: of them, the last 10% at a twentieth.
-STEP_DECAY = ((0.6, 1.0), (0.3, 0.2), (0.1, 0.05))
-
-#: The best recipe this course found for each 2-D mixture, with its number of training steps; trained
-#: over 10 seeds by ``benchmarks/mode_collapse.py`` and over fewer in the chapter "Common problems".
-BEST_MIXTURE_RECIPES: dict[str, tuple[MixtureRecipe, int]] = {
-    "ring": (MixtureRecipe("Best recipe (ring)", batch_size=512, lr_d=4e-3, schedule=STEP_DECAY), 8000),
-    "grid": (MixtureRecipe("Best recipe (grid)", batch_size=512, lr_d=4e-3, schedule=STEP_DECAY), 7000),
-}

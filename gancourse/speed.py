@@ -3,7 +3,7 @@ kernel to use.
 
 :func:`bf16_supported` decides whether ``precision="bf16"`` pays off on a device (the trainer falls
 back to fp32 where it does not); :func:`make_optimizer` builds the optimiser a
-:class:`gancourse.train.TrainConfig` names, with the fused kernel when asked.
+:class:`gancourse.train_config.TrainConfig` names, with the fused kernel when asked.
 
 Explained in the chapter "Scaling up".
 """

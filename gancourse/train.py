@@ -12,13 +12,18 @@ and records:
 
 The statistics stay on the training device and are copied to the host every ``log_every`` steps (one
 synchronisation per chunk instead of one per step). A NaN or infinite loss stops training with a
-``FloatingPointError`` naming the first bad step.
+``FloatingPointError`` naming the first bad step and its likely cause (NaN in the data, or a learning
+rate too large); the history keeps every step before it.
+
+Training draws all its noise and batches from the trainer's own random-number generator; looking at
+the generator (:meth:`GANTrainer.sample`) draws from a second one, so it changes nothing in the run.
 
 Checkpoints (:meth:`GANTrainer.save` / :meth:`GANTrainer.load`) hold the whole training state: both
-networks, both optimisers, the random-number generator, the step, the history and the fixed noise.
+networks, both optimisers, both random-number generators, the step, the history and the fixed noise.
 They are written atomically (to a temporary file, then renamed), loaded with
-``torch.load(..., weights_only=True)``, and a run resumed from one gives exactly the parameters of an
-uninterrupted run on the CPU.
+``torch.load(..., weights_only=True)``, checked whole before anything changes (a load restores all
+or nothing), and a run resumed from one gives exactly the parameters of an uninterrupted run on the
+CPU. A checkpoint moves between a GPU and a CPU (see :meth:`GANTrainer.load`).
 
 **Speed paths** (all off by default; each gives the plain path's results within rounding, see the
 tests): ``precision="bf16"`` runs the forward passes under bfloat16 autocast where the processor or
@@ -42,10 +47,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
+import math
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -58,9 +62,13 @@ from gancourse import distributed as dist_utils
 from gancourse.config import device as default_device
 from gancourse.losses import clip_weights, get_loss, gradient_penalty
 from gancourse.models import eval_mode, frozen
+from gancourse.noise import sample_noise, slerp  # noqa: F401  (slerp: re-exported)
 from gancourse.speed import bf16_supported, make_optimizer
+from gancourse.train_config import PRECISIONS, TrainConfig  # noqa: F401  (PRECISIONS: re-exported)
 
-__all__ = ["TrainConfig", "GANTrainer", "HISTORY_KEYS", "PRECISIONS", "sample_noise", "slerp", "bf16_supported"]
+# TrainConfig, sample_noise and slerp live in gancourse.train_config and gancourse.noise; they are imported here
+# too, so that ``from gancourse.train import GANTrainer, TrainConfig`` keeps working.
+__all__ = ["GANTrainer", "HISTORY_KEYS"]
 
 #: What every step records: both losses, D's accuracy on the real and on the fake batch, and D's mean
 #: output on each.
@@ -69,106 +77,17 @@ _STEP_KEYS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake"
 #: ``(d_acc_real + d_acc_fake) / 2`` (derived when the records reach the host).
 HISTORY_KEYS = _STEP_KEYS + ("d_acc",)
 
-#: The values of :attr:`TrainConfig.precision`.
-PRECISIONS = ("fp32", "bf16")
+#: The sampling generator (:meth:`GANTrainer.sampling_noise`) is seeded with the seed plus this, so that it
+#: never replays the training stream's draws.
+_SAMPLING_OFFSET = 0x5A3B1E
 
+#: Config fields a checkpoint must share with the trainer it is loaded into: they change what a step computes.
+#: (seed: the random-number state comes from the file; speed paths and rates may differ; see GANTrainer.load.)
+_MUST_MATCH = ("loss", "optimizer", "batch_size", "latent_dim", "noise", "n_fixed", "precision")
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Options of a GAN training run.
-
-    Attributes:
-        latent_dim: size of the noise vector z.
-        batch_size: real and fake examples per update (each), per process when several train together.
-        loss: a name from :data:`gancourse.losses.LOSSES`.
-        d_steps: k, discriminator updates per generator update.
-        lr_g, lr_d: learning rates.
-        betas: Adam's betas; (0.5, 0.999) as in the DCGAN paper.
-        optimizer: ``"adam"``, ``"rmsprop"`` (the original WGAN) or ``"sgd"``.
-        clip_value: clamp D's weights to [-c, c] after each D update (WGAN); None for no clipping.
-        gp_weight: weight of the WGAN-GP gradient penalty added to D's loss; 0 for none.
-        noise: ``"normal"`` (N(0, 1)) or ``"uniform"`` (U[-1, 1]) noise for z.
-        seed: seeds the trainer's own random-number generator (noise and batches).
-        log_every: copy the statistics to the host every this many steps.
-        n_fixed: size of the fixed noise batch used for snapshots.
-        precision: ``"fp32"``, or ``"bf16"`` for forward passes under bfloat16 autocast (losses,
-            gradients' accumulation and weights stay fp32); falls back to fp32 with a warning where
-            the device has no native bf16 arithmetic (see :func:`bf16_supported`).
-        channels_last: store convolution weights and images channels-last (NHWC in memory).
-        fused_optimizer: update all parameters of a network with one fused kernel (Adam, SGD) or
-            one multi-tensor call (RMSprop) instead of a Python loop over the parameters.
-
-    A config is frozen: to change a setting, make a new one with ``dataclasses.replace(config, ...)``
-    (or continue a run with :meth:`GANTrainer.fork`), so that the config a trainer holds is always
-    the one its steps ran with.
-
-    Explained in the chapters "GAN training" and "Scaling up" (the last three options).
-    """
-
-    latent_dim: int = 64
-    batch_size: int = 64
-    loss: str = "nonsaturating"
-    d_steps: int = 1
-    lr_g: float = 2e-4
-    lr_d: float = 2e-4
-    betas: tuple[float, float] = (0.5, 0.999)
-    optimizer: str = "adam"
-    clip_value: float | None = None
-    gp_weight: float = 0.0
-    noise: str = "normal"
-    seed: int = 0
-    log_every: int = 50
-    n_fixed: int = 64
-    precision: str = "fp32"
-    channels_last: bool = False
-    fused_optimizer: bool = False
-
-    def __post_init__(self) -> None:
-        get_loss(self.loss)  # raises a clear error for an unknown name
-        for name in ("latent_dim", "batch_size", "d_steps", "log_every", "n_fixed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainConfig.{name} must be a positive int, got {value!r}")
-        if self.noise not in ("normal", "uniform"):
-            raise ValueError(f"TrainConfig.noise must be 'normal' or 'uniform', got {self.noise!r}")
-        if self.optimizer not in ("adam", "rmsprop", "sgd"):
-            raise ValueError(f"TrainConfig.optimizer must be 'adam', 'rmsprop' or 'sgd', got {self.optimizer!r}")
-        if self.lr_g <= 0 or self.lr_d <= 0:
-            raise ValueError(f"learning rates must be positive, got lr_g={self.lr_g}, lr_d={self.lr_d}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"TrainConfig.precision must be 'fp32' or 'bf16', got {self.precision!r}")
-        for name in ("channels_last", "fused_optimizer"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"TrainConfig.{name} must be True or False, got {getattr(self, name)!r}")
-        object.__setattr__(self, "betas", tuple(self.betas))  # a frozen dataclass is set this way once
-
-
-def slerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
-    """Spherical interpolation between noise vectors (White, 2016, "Sampling generative networks").
-
-    ``slerp(z0, z1, t) = (sin((1 - t) w) z0 + sin(t w) z1) / sin(w)``, with ``w`` the angle between
-    ``z0`` and ``z1`` (last dimension). Unlike the straight line ``(1 - t) z0 + t z1``, whose midpoint
-    between two Gaussian vectors is only about ``1/sqrt(2)`` as long as a typical one, it keeps the
-    length of typical noise vectors along the way. ``t`` broadcasts against ``z0`` and ``z1``.
-
-    Explained in the chapter "The generator" (latent walks).
-    """
-    omega = torch.arccos(torch.nn.functional.cosine_similarity(z0, z1, dim=-1).clamp(-1, 1))[..., None]
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
-
-
-def sample_noise(n: int, latent_dim: int, kind: str = "normal", generator: torch.Generator | None = None,
-                 device=None) -> torch.Tensor:
-    """Draw a noise batch z of shape ``(n, latent_dim)``: N(0, 1) for ``"normal"``, U[-1, 1] for ``"uniform"``.
-
-    Explained in the chapter "The generator" (why the generator takes random input).
-    """
-    dev = generator.device if generator is not None else device
-    if kind == "normal":
-        return torch.randn(n, latent_dim, generator=generator, device=dev)
-    if kind == "uniform":
-        return torch.rand(n, latent_dim, generator=generator, device=dev) * 2 - 1
-    raise ValueError(f"noise kind must be 'normal' or 'uniform', got {kind!r}")
+#: What every checkpoint holds (later versions add ``device_type`` and ``sample_rng``).
+_STATE_KEYS = ("config", "step", "generator", "discriminator", "opt_g", "opt_d", "rng", "fixed_noise", "history",
+               "snapshots")
 
 
 class GANTrainer:
@@ -214,8 +133,8 @@ class GANTrainer:
     #: Names of extra generator loss terms (from :meth:`g_terms`) recorded as history columns.
     extra_keys: tuple[str, ...] = ()
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable, config: TrainConfig | None = None,
-                 device=None, *, distributed: bool | None = None):
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable,
+                 config: TrainConfig | None = None, device=None, *, distributed: bool | None = None):
         self.config = cfg = config if config is not None else TrainConfig()
         self.device = torch.device(device) if device is not None else default_device()
         if distributed is None:
@@ -244,6 +163,8 @@ class GANTrainer:
         seed = dist_utils.rank_seed(cfg.seed, self.rank)  # each process draws its own batches
         self.rng = torch.Generator(device=self.device).manual_seed(seed)
         self.fixed_noise = self.noise(cfg.n_fixed)
+        # Noise for looking at G (sample(n)) comes from a stream of its own, so looking changes no training draw.
+        self.sample_rng = torch.Generator(device=self.device).manual_seed(seed + _SAMPLING_OFFSET)
         self.step = 0
         self.history: dict[str, list[float]] = {"step": [], **{k: [] for k in self.history_keys}}
         self.snapshots: dict[int, torch.Tensor] = {}
@@ -294,9 +215,11 @@ class GANTrainer:
         if self.config.gp_weight == 0:
             return 0.0
         d = self.d_net
-        return self.config.gp_weight * gradient_penalty(lambda x: self.judge(d, x, context), real.detach(), fake, self.rng)
+        penalty = gradient_penalty(lambda x: self.judge(d, x, context), real.detach(), fake, self.rng)
+        return self.config.gp_weight * penalty
 
-    def g_terms(self, fake: torch.Tensor, real: torch.Tensor | None, context: Any) -> dict[str, tuple[float, torch.Tensor]]:
+    def g_terms(self, fake: torch.Tensor, real: torch.Tensor | None,
+                context: Any) -> dict[str, tuple[float, torch.Tensor]]:
         """Extra generator losses, ``{name: (weight, value)}``; G minimises the adversarial loss plus
         ``sum(weight * value)``, and each value (unweighted) is recorded in ``history[name]``. None here."""
         return {}
@@ -341,7 +264,8 @@ class GANTrainer:
         loss.backward()
         optimizer.step()
 
-    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor, fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
+    def d_statistics(self, loss: torch.Tensor, real_out: torch.Tensor,
+                     fake_out: torch.Tensor) -> dict[str, torch.Tensor]:
         """What a D update reports, by name, as tensors on the device (no host synchronisation).
 
         ``d_loss``; ``d_acc_real`` and ``d_acc_fake``, D's accuracy on the real and on the fake batch;
@@ -371,8 +295,8 @@ class GANTrainer:
 
         Explained in the chapter "Common problems" (decaying the learning rate).
         """
-        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not factor > 0:
-            raise ValueError(f"factor must be a positive number, got {factor!r}")
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 < factor < math.inf:
+            raise ValueError(f"factor must be a positive number (finite), got {factor!r}")
         for optimizer, lr in ((self.opt_g, self.config.lr_g), (self.opt_d, self.config.lr_d)):
             for group in optimizer.param_groups:
                 group["lr"] = lr * factor
@@ -430,8 +354,9 @@ class GANTrainer:
     def outputs(self, sample: torch.Tensor, context: Any, *, updating: bool = True) -> torch.Tensor:
         """D's outputs through :meth:`judge`, in fp32 whatever the precision (losses are computed in fp32).
 
-        The sample (and an image context) is laid out channels-last when the config asks for it; ``updating=True`` (D's own
-        update) calls D through DDP under torchrun, ``updating=False`` (G's update, D frozen) calls D itself.
+        The sample (and an image context) is laid out channels-last when the config asks for it;
+        ``updating=True`` (D's own update) calls D through DDP under torchrun, ``updating=False`` (G's
+        update, D frozen) calls D itself.
         """
         d = self.d_net if updating else self.discriminator
         with self.autocast():
@@ -495,8 +420,13 @@ class GANTrainer:
             callback: called as ``callback(trainer)`` every ``callback_every`` steps (for animations).
             progress: show a tqdm progress bar (only in the first process under torchrun).
         """
-        if not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative int, got {steps!r}")
+        for name, value, least in (("steps", steps, 0), ("snapshot_every", snapshot_every, 1),
+                                   ("callback_every", callback_every, 1)):
+            if value is None and name == "snapshot_every":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be {'a non-negative' if least == 0 else 'a positive'} int, "
+                                 f"got {value!r}")  # checked before the first step, not in the middle of the run
         if snapshot_every is not None and self.step == 0 and 0 not in self.snapshots:
             self.snapshots[0] = self.snapshot()
         bar = tqdm(total=steps, disable=not progress or self.rank != 0, desc="training", leave=False)
@@ -518,6 +448,11 @@ class GANTrainer:
 
         Under torchrun the rows are first averaged over the processes (one collective per chunk), so
         every process keeps the same history and all of them stop together on a bad loss.
+
+        On a NaN or infinite loss the history keeps every step before the first bad one and a
+        ``FloatingPointError`` names that step, says whether the real data or the learning rate is the
+        likely cause, and says that the weights are those after the last step run (the loss is checked
+        once per chunk, so steps after the bad one may have run: the weights are not usable).
         """
         if not self._pending:
             return
@@ -528,20 +463,49 @@ class GANTrainer:
         first = self.step - len(rows) + 1
         self._pending = []
         columns = dict(zip(self._row_keys, rows.T))
-        bad = ~(torch.isfinite(columns["d_loss"]) & torch.isfinite(columns["g_loss"]))
-        if bad.any():
-            i = int(bad.nonzero()[0])
-            raise FloatingPointError(f"training diverged at step {first + i}: d_loss={float(columns['d_loss'][i])}, "
-                                     f"g_loss={float(columns['g_loss'][i])} (try a smaller learning rate or another loss)")
         columns["d_acc"] = (columns["d_acc_real"] + columns["d_acc_fake"]) / 2
-        self.history["step"].extend(range(first, self.step + 1))
+        bad = ~(torch.isfinite(columns["d_loss"]) & torch.isfinite(columns["g_loss"]))
+        kept = int(bad.nonzero()[0]) if bad.any() else len(rows)  # the finite rows before the first bad one
+        self.history["step"].extend(range(first, first + kept))
         for key in self.history_keys:
-            self.history[key].extend(columns[key].tolist())
+            self.history[key].extend(columns[key][:kept].tolist())
+        if kept < len(rows):
+            row = {k: float(v[kept]) for k, v in columns.items()}
+            raise FloatingPointError(self._divergence_message(first + kept, row))
+
+    def _divergence_message(self, bad_step: int, row: dict[str, float]) -> str:
+        data = getattr(self.real, "data", None)  # a TensorSampler's tensor: checked now, never per step
+        data_bad = isinstance(data, torch.Tensor) and data.is_floating_point() and not bool(torch.isfinite(data).all())
+        if data_bad or (not math.isfinite(row["d_real"]) and math.isfinite(row["d_fake"])):
+            cause = (f"D's output on the real batch was {row['d_real']} while on the fake batch it was finite: the "
+                     "real data hold NaN or infinite values (check them with torch.isfinite(x).all())")
+        else:
+            cause = (f"the losses grew until they overflowed, the usual sign of a learning rate too large for this "
+                     f"loss (lr_g={self.config.lr_g:g}, lr_d={self.config.lr_d:g}): try a smaller one or another loss")
+        after = ("whose update already used the bad loss" if self.step == bad_step
+                 else f"{self.step - bad_step} more steps ran before the loss was checked")
+        return (f"training diverged at step {bad_step}: d_loss={row['d_loss']}, g_loss={row['g_loss']}; {cause}. The "
+                f"history keeps the steps before {bad_step}; the weights, optimisers and step are those after step "
+                f"{self.step} ({after}), so they are not usable: load a checkpoint saved before step {bad_step}")
+
+    def sampling_noise(self, n: int) -> torch.Tensor:
+        """A batch of noise for looking at the generator, shape ``(n, latent_dim)``.
+
+        It comes from :attr:`sample_rng`, a random-number generator of its own, never from the training
+        stream (:attr:`rng`): sampling between calls to :meth:`train` changes no later training step.
+        """
+        return sample_noise(n, self.config.latent_dim, self.config.noise, self.sample_rng)
 
     @torch.no_grad()
     def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate samples in eval mode (batch norm uses its running statistics), without gradients."""
-        z = noise if noise is not None else self.noise(n if n is not None else self.config.n_fixed)
+        """Generate samples in eval mode (batch norm uses its running statistics), without gradients.
+
+        Without ``noise``, ``n`` noise vectors (default ``n_fixed``) come from :meth:`sampling_noise`, so
+        looking at the generator leaves the run as it was.
+
+        Explained in the chapter "GAN training".
+        """
+        z = noise if noise is not None else self.sampling_noise(n if n is not None else self.config.n_fixed)
         with eval_mode(self.generator):
             return self.generator(z.to(self.device))
 
@@ -553,6 +517,8 @@ class GANTrainer:
     def state_dict(self) -> dict:
         """The whole training state as tensors, numbers, strings, lists and dicts.
 
+        Besides the networks, optimisers, step, history and fixed noise it holds both random-number
+        states (training and sampling) and the kind of device they belong to (``device_type``).
         Under torchrun this is a collective call (every process must make it): it also gathers each
         process's random-number generator state, so that a resumed run continues every stream.
         """
@@ -565,6 +531,8 @@ class GANTrainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": self.rng.get_state(),
+            "sample_rng": self.sample_rng.get_state(),
+            "device_type": self.device.type,
             "fixed_noise": self.fixed_noise,
             "history": self.history,
             "snapshots": self.snapshots,
@@ -576,7 +544,8 @@ class GANTrainer:
     def save(self, path: str | os.PathLike) -> Path:
         """Write a checkpoint atomically: a temporary file in the same folder, then a rename.
 
-        A crash while saving leaves the previous checkpoint untouched, never a half-written one.
+        A crash while saving leaves the previous checkpoint untouched, never a half-written one. The
+        file gets the permissions of any other new file (``0o666`` less the umask).
         Under torchrun every process calls ``save`` and only the first one (rank 0) writes.
         """
         path = Path(path)
@@ -586,17 +555,75 @@ class GANTrainer:
         return path
 
     def load(self, path: str | os.PathLike) -> "GANTrainer":
-        """Restore a checkpoint written by :meth:`save` into this trainer (same model shapes)."""
+        """Restore a checkpoint written by :meth:`save` into this trainer: all of it, or nothing.
+
+        Everything is checked first (see :meth:`validate_state`): a file that cannot be read or does not
+        fit this trainer raises a :class:`gancourse.checkpoint.CheckpointError` naming the file and the
+        problem, and leaves the trainer exactly as it was. The config must agree on ``loss``,
+        ``optimizer``, ``batch_size``, ``latent_dim``, ``noise``, ``n_fixed`` and ``precision``;
+        the seed, learning rates and speed paths may differ (the random-number state and the rates
+        come from the file; the speed paths are this trainer's).
+
+        **Another kind of device.** A checkpoint saved on a GPU resumes on a CPU and the reverse (for
+        example trained on Colab, continued on a laptop). Random-number states differ between kinds
+        of device, so then both streams restart from the seed and the step, with a ``RuntimeWarning``:
+        the run continues, but not with the batches it would have drawn where it was saved. A bf16
+        run continues in fp32 (with a warning) where the new device has no bf16 arithmetic.
+
+        Explained in the chapter "Scaling up" (checkpoints and resuming a run).
+        """
         self.load_state(checkpoint.read(path, self.device), path)
         return self
 
-    def load_state(self, state: dict, path: str | os.PathLike = "<state>") -> None:
-        """Restore the training state read from a checkpoint (``path`` only names it in errors).
+    def validate_state(self, state: Any, path: str | os.PathLike = "<state>") -> None:
+        """Check a training state read from a checkpoint against this trainer, changing nothing.
 
-        Subclasses that save more (see :meth:`state_dict`) extend this method, so a checkpoint is read once.
+        Raises :class:`gancourse.checkpoint.CheckpointError` naming ``path`` and what does not fit: a
+        missing key, a network or optimiser state of another shape or another kind of optimiser, a
+        config that differs where it must not, a random-number state that no generator here takes,
+        a malformed history or fixed batch. Subclasses that save more extend this method (call
+        ``super().validate_state`` first), so that :meth:`load_state` checks the whole state before
+        it changes anything.
         """
+        checkpoint.check_keys(state, _STATE_KEYS, path)
+        step = state["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise checkpoint.CheckpointError(f"checkpoint {os.fspath(path)!r}: its step should be an int >= 0, "
+                                             f"got {step!r}")
         for name in ("generator", "discriminator"):
             checkpoint.check_shapes(getattr(self, name), state[name], name, path)
+        checkpoint.compare_configs(state["config"], self.config, _MUST_MATCH, self.device, state.get("device_type"),
+                                   path)
+        checkpoint.check_optimizer(self.opt_g, state["opt_g"], "opt_g (the generator's optimiser)", path)
+        checkpoint.check_optimizer(self.opt_d, state["opt_d"], "opt_d (the discriminator's optimiser)", path)
+        self._restored_rngs(state, path)
+        checkpoint.check_tensor(state["fixed_noise"], "fixed_noise", path, shape=(None, *self.fixed_noise.shape[1:]))
+        history_columns = [k for k in self.history_keys if k != "d_acc"]  # d_acc is derived when missing
+        checkpoint.check_history(state["history"], history_columns, path)
+        snapshots = state["snapshots"]
+        if not isinstance(snapshots, dict) or not all(isinstance(k, int) and isinstance(v, torch.Tensor)
+                                                      for k, v in snapshots.items()):
+            raise checkpoint.CheckpointError(f"checkpoint {os.fspath(path)!r}: its snapshots should be a dict "
+                                             "{step: tensor}")
+
+    def load_state(self, state: Any, path: str | os.PathLike = "<state>") -> None:
+        """Restore the training state read from a checkpoint (``path`` only names it in messages).
+
+        :meth:`validate_state` (this trainer's, with whatever subclasses add) runs first, so a state
+        that does not fit changes nothing. Subclasses that save more (see :meth:`state_dict`) extend
+        this method, calling ``super().load_state`` first, so a checkpoint is read once.
+        """
+        self.validate_state(state, path)
+        # Checked: from here on nothing can fail. Build what is new, then change the trainer.
+        rng, sample_rng, moved = self._restored_rngs(state, path)
+        notes = checkpoint.compare_configs(state["config"], self.config, _MUST_MATCH, self.device,
+                                           state.get("device_type"), path) + ([moved] if moved else [])
+        for note in notes:
+            warnings.warn(f"checkpoint {os.fspath(path)!r}: {note}", RuntimeWarning, stacklevel=3)
+        history = {k: list(v) for k, v in state["history"].items()}
+        if "d_acc" not in history:  # a checkpoint from before d_acc was a column
+            history["d_acc"] = [(r + f) / 2 for r, f in zip(history["d_acc_real"], history["d_acc_fake"])]
+        snapshots = {int(k): v.cpu() for k, v in state["snapshots"].items()}
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
         for opt, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
@@ -604,27 +631,18 @@ class GANTrainer:
             opt.load_state_dict(state[key])
             for group, flags in zip(opt.param_groups, own):  # keep this trainer's fused_optimizer choice
                 group.update(flags)
-        self.step = int(state["step"])
-        self.rng.set_state(self._rng_state_from(state, path).cpu())
+        self.step = state["step"]
+        self.rng.set_state(rng)
+        self.sample_rng.set_state(sample_rng)
         self.fixed_noise = state["fixed_noise"].to(self.device)
-        self.history = {k: list(v) for k, v in state["history"].items()}
-        if "d_acc" not in self.history:  # a checkpoint from before d_acc was a column
-            self.history["d_acc"] = [(r + f) / 2 for r, f in zip(self.history["d_acc_real"], self.history["d_acc_fake"])]
-        self.snapshots = {int(k): v for k, v in state["snapshots"].items()}
+        self.history = history
+        self.snapshots = snapshots
         self._pending = []
 
-    def _rng_state_from(self, state: dict, path) -> torch.Tensor:
-        """This process's generator state: its own when the checkpoint holds one per process."""
-        per_rank = state.get("rng_per_rank")
+    def _restored_rngs(self, state: dict, path) -> tuple[torch.Tensor, torch.Tensor, str | None]:
         world = dist_utils.world_size() if self.distributed else 1
-        if per_rank is not None and len(per_rank) == world:
-            return per_rank[self.rank]
-        if self.rank == 0:
-            return state["rng"]
-        warnings.warn(f"checkpoint {os.fspath(path)!r} holds no random-number state for process {self.rank} of "
-                      f"{world}: that process restarts its stream from its seed and the step", RuntimeWarning)
-        seed = dist_utils.rank_seed(self.config.seed, self.rank) + self.step
-        return torch.Generator(device=self.device).manual_seed(seed).get_state()
+        return checkpoint.generator_states(state, path, device=self.device, rank=self.rank, world=world,
+                                           seed=self.config.seed, sampling_offset=_SAMPLING_OFFSET)
 
 
 def _optimizer(net: nn.Module, cfg: TrainConfig, lr: float) -> torch.optim.Optimizer:

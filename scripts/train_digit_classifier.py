@@ -23,21 +23,18 @@ import argparse
 import math
 import os
 import tempfile
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from gancourse.classifier import WEIGHTS_FILE, DigitClassifier, digit_split
+from gancourse.config import device as best_device
+from gancourse.config import seed_everything
+from gancourse.data import mnist_digits
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))  # run from a checkout without installing the package
-
-from gancourse.classifier import WEIGHTS_FILE, DigitClassifier, digit_split  # noqa: E402
-from gancourse.config import device as best_device  # noqa: E402
-from gancourse.config import seed_everything  # noqa: E402
-from gancourse.data import mnist_digits  # noqa: E402
-
 DEFAULT_OUT = REPO_ROOT / "gancourse" / "weights" / WEIGHTS_FILE
 
 

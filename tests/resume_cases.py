@@ -62,8 +62,7 @@ def unrolled() -> GANTrainer:
 
 
 def conditional() -> GANTrainer:
-    from gancourse.variations.conditional import (ConditionalDiscriminator, ConditionalGANTrainer,
-                                                  ConditionalGenerator)
+    from gancourse.variations.conditional import ConditionalDiscriminator, ConditionalGANTrainer, ConditionalGenerator
     cfg = TrainConfig(latent_dim=8, batch_size=8, seed=6, gp_weight=1.0, loss="wasserstein", log_every=3, n_fixed=6)
     torch.manual_seed(cfg.seed)
     labels = torch.arange(40) % 3

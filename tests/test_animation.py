@@ -1,22 +1,17 @@
 """Animations and 1-D density pictures: they record what they should and draw without a display."""
 
 import gc
-import math
 import warnings
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from gancourse import animation as A  # noqa: E402
-from gancourse.data import gaussian_mixture_1d  # noqa: E402
-from gancourse.explorer import Explorer  # noqa: E402
-from gancourse.models import MLPDiscriminator, MLPGenerator  # noqa: E402
-from gancourse.train import GANTrainer, TrainConfig  # noqa: E402
+from gancourse import animation as A
+from gancourse.data import gaussian_mixture_1d
+from gancourse.explorer import Explorer
+from gancourse.models import MLPDiscriminator, MLPGenerator
+from gancourse.train import GANTrainer, TrainConfig
 
 DATA = gaussian_mixture_1d([2.0], [0.5])
 
@@ -25,44 +20,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without re
 
 
 def teardown_function():
-    gc.collect()  # collect unrendered animations here, under this module's warning filter
-    plt.close("all")
+    gc.collect()  # collect unrendered animations here, under this module's warning filter (figures: conftest)
 
 
 def trainer_1d(latent_dim=1, loss="nonsaturating", noise="uniform") -> GANTrainer:
     torch.manual_seed(0)
     cfg = TrainConfig(latent_dim=latent_dim, batch_size=16, loss=loss, noise=noise, seed=0, log_every=5)
-    return GANTrainer(MLPGenerator(latent_dim, 1, hidden=(8,)), MLPDiscriminator(1, hidden=(8,)), DATA, cfg, device="cpu")
-
-
-# ------------------------------------------------------------------ kernel density estimate
-
-
-def test_kde_golden_value_and_shape():
-    # two samples at 0 and 2, bandwidth 1: at x = 1 both kernels give phi(1)
-    phi1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
-    value = A.kde_1d(torch.tensor([0.0, 2.0]), torch.tensor([1.0]), bandwidth=1.0)
-    assert value.shape == (1,) and value.item() == pytest.approx(phi1, rel=1e-6)
-    grid = torch.linspace(-1, 3, 7).reshape(7, 1)
-    assert A.kde_1d(torch.tensor([[0.0], [2.0]]), grid, bandwidth=0.5).shape == (7, 1)
-
-
-def test_kde_with_silverman_bandwidth_is_a_density():
-    x = torch.randn(4000, generator=torch.Generator().manual_seed(0))
-    grid = torch.linspace(-6, 6, 1201)
-    p = A.kde_1d(x, grid)
-    assert torch.trapezoid(p, grid).item() == pytest.approx(1.0, abs=1e-3)
-    assert p.max().item() == pytest.approx(1 / math.sqrt(2 * math.pi), rel=0.05)  # N(0, 1) peak
-    # identical samples still give a (narrow) density, not a division by zero
-    spike = A.kde_1d(torch.zeros(10), grid)
-    assert torch.isfinite(spike).all() and torch.trapezoid(spike, grid).item() == pytest.approx(1.0, abs=1e-2)
-
-
-def test_kde_refuses_bad_input():
-    with pytest.raises(ValueError, match="samples must have shape"):
-        A.kde_1d(torch.zeros(5, 2), torch.zeros(3))
-    with pytest.raises(ValueError, match="bandwidth must be positive"):
-        A.kde_1d(torch.zeros(5), torch.zeros(3), bandwidth=-1.0)
+    g, d = MLPGenerator(latent_dim, 1, hidden=(8,)), MLPDiscriminator(1, hidden=(8,))
+    return GANTrainer(g, d, DATA, cfg, device="cpu")
 
 
 # ------------------------------------------------------------------ Figure 1 in 1-D
@@ -109,6 +74,9 @@ def test_figure1_animation_trains_and_renders():
     anim = A.figure1_animation(trainer, DATA, steps=6, frames=3, n_samples=100, dpi=30)
     assert trainer.step == 6
     assert [s.step for s in anim.snapshots] == [0, 3, 6]
+    h = trainer.history  # D's accuracy so far is the history's d_acc, the mean of its two accuracies
+    assert anim.snapshots[-1].accuracy == h["d_acc"]
+    assert h["d_acc"] == pytest.approx([(a + b) / 2 for a, b in zip(h["d_acc_real"], h["d_acc_fake"])])
     assert len(anim.snapshots[-1].accuracy) == 6
     assert plt.get_fignums() == []  # closed: no extra static figure in a notebook
     html = anim.to_jshtml()

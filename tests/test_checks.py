@@ -36,8 +36,11 @@ class Discriminator(nn.Module):
         return out.squeeze(1) if self.squeeze else out
 
 
+TANH = nn.Tanh()  # the right generator's last layer (stateless, so one instance serves every test)
+
+
 class Generator(nn.Module):
-    def __init__(self, out_activation: nn.Module | None = nn.Tanh(), reshape: bool = True):
+    def __init__(self, out_activation: nn.Module | None = TANH, reshape: bool = True):
         super().__init__()
         layers = [nn.Linear(LATENT, 8), nn.ReLU(), nn.Linear(8, PIXELS)]
         if out_activation is not None:
@@ -74,6 +77,30 @@ def generator_step(G, D, opt_g, z):
     loss.backward()
     opt_g.step()
     return loss.item()
+
+
+def d_step_with(loss_of):
+    """A discriminator step written like the right one, but with D's loss ``loss_of(G, D, real, z)``."""
+    def step(G, D, opt_d, real, z):
+        loss = loss_of(G, D, real, z)
+        opt_d.zero_grad()
+        loss.backward()
+        opt_d.step()
+        return loss.item()
+
+    return step
+
+
+def g_step_with(loss_of):
+    """A generator step written like the right one, but with G's loss ``loss_of(G, D, z)``."""
+    def step(G, D, opt_g, z):
+        loss = loss_of(G, D, z)
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        return loss.item()
+
+    return step
 
 
 def train_gan(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim, d_step=None, g_step=None):
@@ -314,6 +341,13 @@ def test_right_losses_pass():
     checks.check_losses(d_loss, g_loss)
 
 
+def test_the_library_losses_the_check_grades_against_pass():
+    from gancourse import losses
+
+    checks.check_losses(losses.d_minimax_loss, losses.g_nonsaturating_loss)
+    fails(checks.check_losses, losses.d_minimax_loss, losses.g_minimax_loss, match="saturating")
+
+
 def test_losses_written_with_softplus_or_as_one_joined_batch_pass():
     def d_softplus(r, f):
         return F.softplus(-r).mean() + F.softplus(f).mean()
@@ -426,13 +460,7 @@ def test_discriminator_step_with_no_grad_and_a_tensor_result_passes():
 
 
 def test_missing_detach_is_caught():
-    def step(G, D, opt_d, real, z):
-        loss = d_loss(D(real), D(G(z)))  # no detach: the gradient reaches G
-        opt_d.zero_grad()
-        loss.backward()
-        opt_d.step()
-        return loss.item()
-
+    step = d_step_with(lambda G, D, real, z: d_loss(D(real), D(G(z))))  # no detach: the gradient reaches G
     err = fails(check_d_step, step, match="G's parameters hold gradients")
     assert "detach()" in err.hint
 
@@ -449,15 +477,7 @@ def test_missing_zero_grad_in_discriminator_step_is_caught():
 
 
 def test_swapped_labels_in_discriminator_step_are_caught():
-    def step(G, D, opt_d, real, z):
-        real_logits, fake_logits = D(real), D(G(z).detach())
-        loss = (F.binary_cross_entropy_with_logits(real_logits, torch.zeros_like(real_logits))
-                + F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits)))
-        opt_d.zero_grad()
-        loss.backward()
-        opt_d.step()
-        return loss.item()
-
+    step = d_step_with(lambda G, D, real, z: d_loss(D(G(z).detach()), D(real)))  # real called fake, fake real
     fails(check_d_step, step, match="labels swapped")
 
 
@@ -529,36 +549,20 @@ def test_generator_step_that_freezes_and_unfreezes_d_passes(nets):
 
 
 def test_saturating_loss_in_generator_step_is_caught():
-    def step(G, D, opt_g, z):
-        loss = -F.softplus(D(G(z))).mean()  # E[log(1 - D(G(z)))]
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        return loss.item()
-
+    step = g_step_with(lambda G, D, z: -F.softplus(D(G(z))).mean())  # E[log(1 - D(G(z)))]
     fails(check_g_step, step, match="saturating")
 
 
 def test_generator_trained_towards_label_zero_is_caught():
-    def step(G, D, opt_g, z):
+    def towards_zero(G, D, z):
         logits = D(G(z))
-        loss = F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        return loss.item()
+        return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
 
-    fails(check_g_step, step, match="label 0")
+    fails(check_g_step, g_step_with(towards_zero), match="label 0")
 
 
 def test_detach_in_generator_step_is_caught():
-    def step(G, D, opt_g, z):
-        loss = g_loss(D(G(z).detach()))  # cuts the path from D back into G
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        return loss.item()
-
+    step = g_step_with(lambda G, D, z: g_loss(D(G(z).detach())))  # cuts the path from D back into G
     err = fails(check_g_step, step, match="G's weights did not change")
     assert "detach" in err.hint
 
@@ -642,7 +646,7 @@ def loop_with(real_batch, d_noise, g_noise, n_steps=None):
     def loop(G, D, opt_g, opt_d, real_images, steps, batch_size, latent_dim):
         history = {"d_loss": [], "g_loss": []}
         fixed = torch.randn(batch_size, latent_dim)
-        for step in range(steps if n_steps is None else n_steps):
+        for _ in range(steps if n_steps is None else n_steps):
             real = real_batch(real_images, batch_size)
             z = d_noise(fixed, batch_size, latent_dim)
             history["d_loss"].append(discriminator_step(G, D, opt_d, real, z))

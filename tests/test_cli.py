@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from gancourse import cli
-from gancourse.train import GANTrainer
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -28,27 +27,6 @@ def test_recipes_are_listed(capsys):
     listed = capsys.readouterr().out
     for name in ("ring", "grid", "digits", "mnist-dcgan", "conditional"):
         assert name in listed
-
-
-@pytest.mark.parametrize("name", list(cli.RECIPES))
-def test_every_recipe_builds_a_trainer_that_takes_a_step(name):
-    torch.manual_seed(0)
-    trainer = cli.make_trainer(name, device="cpu", batch_size=4, n_fixed=10 if name == "conditional" else 4)
-    assert isinstance(trainer, GANTrainer)
-    fake = trainer.sample(noise=trainer.fixed_noise)
-    expected = {"points": (2,), "images": (1, 8, 8) if name == "digits" else (1, 28, 28)}[cli.RECIPES[name].kind]
-    assert tuple(fake.shape[1:]) == expected
-    trainer.train(1, progress=False)
-    assert trainer.step == 1 and len(trainer.history["d_loss"]) == 1
-
-
-def test_the_schedule_sets_the_learning_rates():
-    ring = cli.RECIPES["ring"]
-    trainer = cli.make_trainer("ring", device="cpu", batch_size=4)
-    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(ring.config["lr_g"])
-    trainer.step = ring.lr_schedule[-1][0]
-    cli.apply_lr_schedule(trainer, ring)
-    assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(ring.config["lr_d"] * ring.lr_schedule[-1][1])
 
 
 def test_train_writes_checkpoints_pictures_and_a_summary(tmp_path, capsys):
@@ -76,6 +54,20 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path):
     for key, value in straight["generator"].items():
         assert torch.equal(value, split["generator"][key]), key
     assert straight["history"] == split["history"]
+
+
+def test_train_follows_the_recipes_learning_rate_schedule(tmp_path):
+    """The ring recipe decays both rates at 50% and 75% of the run: here at steps 2 and 3 of 4."""
+    assert run("train", "--recipe", "ring", "--steps", 4, "--batch-size", 8, "--out", tmp_path / "ring",
+               "--no-progress") == 0
+    state = torch.load(tmp_path / "ring" / "checkpoint.pt", weights_only=True)
+    for key, base in (("opt_g", state["config"]["lr_g"]), ("opt_d", state["config"]["lr_d"])):
+        assert state[key]["param_groups"][0]["lr"] == pytest.approx(base * 0.01)
+    # resumed towards a longer run, the schedule stretches over the new total and ends at a hundredth again
+    assert run("train", "--recipe", "ring", "--steps", 16, "--batch-size", 8, "--out", tmp_path / "ring",
+               "--resume", "--no-progress", "--checkpoint-every", 100) == 0
+    state = torch.load(tmp_path / "ring" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 16 and state["opt_d"]["param_groups"][0]["lr"] == pytest.approx(1e-3 * 0.01)
 
 
 def test_fast_picks_the_speed_paths(tmp_path):

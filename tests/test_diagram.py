@@ -1,18 +1,12 @@
 """The GAN diagram draws every part of the system, and each training step's gradient path."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
-
-from gancourse import diagram  # noqa: E402
-
-
-def teardown_function():
-    plt.close("all")
+from gancourse import diagram
+from gancourse.plot import FAKE_COLOR, REAL_COLOR
 
 
 def _arrows(ax):
@@ -37,6 +31,15 @@ def test_whole_system_has_every_box_and_both_gradient_paths():
     assert solid == len(diagram.FORWARD)
     assert dashed == sum(len(path) - 1 for path in diagram.GRADIENT_PATHS.values())
     assert "gradients" in ax.get_title()
+
+
+def test_forward_arrows_take_the_colour_of_the_data_they_carry():
+    ax = diagram.gan_diagram(legend=False)
+    solid = [p for p in ax.patches if isinstance(p, FancyArrowPatch) and p.get_linestyle() in ("-", "solid")]
+    colours = [p.get_edgecolor() for p in solid]  # one per forward arrow, in the order of FORWARD
+    expected = {"noise": FAKE_COLOR, "generator": FAKE_COLOR, "fake_sample": FAKE_COLOR, "real_data": REAL_COLOR,
+                "real_sample": REAL_COLOR, "discriminator": "black", "verdict": "black"}
+    assert colours == [to_rgba(expected[a]) for a, _ in diagram.FORWARD]
 
 
 def test_generator_step_passes_through_discriminator_into_generator():

@@ -39,7 +39,8 @@ def mlp_networks():
 
 
 def flat_parameters(trainer):
-    return torch.cat([p.detach().flatten() for p in (*trainer.generator.parameters(), *trainer.discriminator.parameters())])
+    params = (*trainer.generator.parameters(), *trainer.discriminator.parameters())
+    return torch.cat([p.detach().flatten() for p in params])
 
 
 def _worker(rank, world, port, out):

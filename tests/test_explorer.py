@@ -1,7 +1,5 @@
 """The 2-D explorer: its logic without a display, and its widgets driven the way a reader drives them."""
 
-import ast
-from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
@@ -17,28 +15,7 @@ from gancourse.data import GaussianMixture  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Every ipywidgets class and constructor keyword that gancourse/explorer.py uses, plus the methods
-# and attributes it calls on them. Checked against the source of ipywidgets 7.7.1 (Colab's version):
-# `pip download ipywidgets==7.7.1 --no-deps`, then in the wheel's ipywidgets/widgets/:
-#   widget_selection.py  Dropdown, ToggleButtons (_Selection: options, value; ToggleButtonsStyle)
-#   widget_int.py        IntSlider (value, min, max, step; SliderStyle has description_width)
-#   widget_float.py      FloatLogSlider (value, base, min, max, step, readout_format, SliderStyle)
-#   widget_description.py  description, style (DescriptionStyle.description_width)
-#   widget_button.py     Button (description, tooltip, button_style, on_click, click)
-#   widget_string.py     HTML (value);  widget_box.py  VBox, HBox (children)
-#   traitlets            observe(handler, names="value")
-# test_api_list_holds_for_the_installed_ipywidgets checks the same list against whatever ipywidgets
-# is installed (8.x in this project's environment). Add a name here only after checking it in 7.7.1.
-IPYWIDGETS7_API = {
-    "Dropdown": {"options", "value", "description", "style", "observe"},
-    "ToggleButtons": {"options", "value", "description", "style", "observe"},
-    "IntSlider": {"value", "min", "max", "step", "description", "style", "observe"},
-    "FloatLogSlider": {"value", "base", "min", "max", "step", "description", "readout_format", "style", "observe"},
-    "Button": {"description", "tooltip", "button_style", "on_click", "click"},
-    "HTML": {"value"},
-    "VBox": {"children"},
-    "HBox": {"children"},
-}
+# The ipywidgets 7 checks of the explorer's widgets (IPYWIDGETS7_API) are in tests/test_colab.py.
 
 
 def small(**settings) -> E.Explorer:
@@ -56,14 +33,17 @@ def teardown_function():
 def test_settings_are_validated_with_clear_messages():
     with pytest.raises(ValueError, match="distribution must be one of"):
         E.ExplorerSettings(distribution="swirl")
-    with pytest.raises(ValueError, match="loss must be one of"):
-        E.ExplorerSettings(loss="hinged")
+    # the training options are a TrainConfig's, checked by it
+    with pytest.raises(ValueError, match="unknown loss 'hinged'; expected one of"):
+        E.ExplorerSettings().changed(loss="hinged")
     with pytest.raises(ValueError, match="d_steps must be a positive int"):
-        E.ExplorerSettings(d_steps=0)
-    with pytest.raises(ValueError, match="lr_d must be a positive learning rate"):
-        E.ExplorerSettings(lr_d=0.0)
+        E.ExplorerSettings().changed(d_steps=0)
+    with pytest.raises(ValueError, match="learning rates must be positive"):
+        E.ExplorerSettings().changed(lr_d=0.0)
     with pytest.raises(ValueError, match="hidden must be"):
         E.ExplorerSettings(hidden=())
+    with pytest.raises(ValueError, match="n_points must be a positive int"):
+        E.ExplorerSettings(n_points=0)
     with pytest.raises(ValueError, match="unknown explorer setting"):
         E.Explorer(colour="red")
     ex = small()
@@ -81,7 +61,7 @@ def test_steps_and_live_changes_keep_the_networks():
     weights = [p.clone() for p in ex.trainer.generator.parameters()]
     assert ex.update(d_steps=4, lr_d=1e-2, lr_g=5e-3) is False  # no reset
     assert ex.steps_done == 3
-    assert ex.trainer.config.d_steps == 4 and ex.settings.d_steps == 4
+    assert ex.trainer.config.d_steps == 4 and ex.settings.config.d_steps == 4
     assert [g["lr"] for g in ex.trainer.opt_d.param_groups] == [1e-2]
     assert [g["lr"] for g in ex.trainer.opt_g.param_groups] == [5e-3]
     assert all(torch.equal(a, b) for a, b in zip(weights, ex.trainer.generator.parameters()))
@@ -105,7 +85,19 @@ def test_problem_changes_reset_to_step_zero():
     assert ex.trainer.config.loss == "wasserstein"
     ex.step(2)
     ex.reset()
-    assert ex.steps_done == 0 and ex.settings.loss == "wasserstein"
+    assert ex.steps_done == 0 and ex.settings.config.loss == "wasserstein"
+    ex.update(loss="hinge")
+    assert ex.trainer.config.gp_weight == 0.0  # the penalty came with the Wasserstein loss only
+
+
+def test_settings_hold_a_train_config():
+    s = E.ExplorerSettings()
+    assert s.config == E.EXPLORER_CONFIG and s.train_config().n_fixed == s.n_points
+    t = s.changed(distribution="grid", d_steps=3, seed=2)
+    assert (t.distribution, t.config.d_steps, t.config.seed) == ("grid", 3, 2)
+    assert t.get("d_steps") == 3 and t.get("distribution") == "grid"
+    assert s.config.d_steps == 1  # the settings themselves are frozen
+    assert not hasattr(E, "RESET_SETTINGS")
 
 
 def test_same_settings_same_run():
@@ -228,32 +220,3 @@ def test_explorer_function_and_argument_checks():
         E.ExplorerWidget(small(), loss="hinge")
     with pytest.raises(ValueError, match="redraw_every"):
         E.ExplorerWidget(small(), redraw_every=0)
-
-
-# ------------------------------------------------------------------ ipywidgets 7 and 8
-
-
-def test_api_list_holds_for_the_installed_ipywidgets():
-    ipywidgets = pytest.importorskip("ipywidgets")
-    for name, members in IPYWIDGETS7_API.items():
-        cls = getattr(ipywidgets, name)
-        for member in members:
-            assert hasattr(cls, member) or cls.class_traits().get(member) is not None, (
-                f"ipywidgets {ipywidgets.__version__}: {name}.{member} is missing"
-            )
-
-
-def test_explorer_source_uses_only_listed_widget_api():
-    """Static check: every `w.Class(keyword=...)` in gancourse/explorer.py, where `w = _widgets()`."""
-    tree = ast.parse((ROOT / "gancourse" / "explorer.py").read_text(encoding="utf-8"))
-    used = defaultdict(set)
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "w"):
-            assert not node.args, f"line {node.lineno}: pass widget options by keyword"
-            used[node.func.attr].update(kw.arg for kw in node.keywords)
-    assert used, "no ipywidgets use found: has the module changed how it imports ipywidgets?"
-    for name, keywords in used.items():
-        assert name in IPYWIDGETS7_API, f"ipywidgets.{name} is not in the list verified against 7.7.1"
-        assert keywords <= IPYWIDGETS7_API[name], f"{name}({', '.join(keywords - IPYWIDGETS7_API[name])}=...)"
-

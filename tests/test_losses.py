@@ -128,6 +128,46 @@ def test_discriminator_loss_reaches_discriminator_and_not_generator(name):
     assert all(p.grad is None for p in g.parameters())
 
 
+# -- the derivative each generator loss hands back to D's output ------------------------------------
+
+G_LOSSES = {name: pair.g for name, pair in losses.LOSSES.items()}  # the five generator losses, by name
+
+
+def test_generator_loss_gradients_match_the_formulas():
+    outputs = torch.tensor([-6.0, -1.0, 0.0, 2.0])
+    p = torch.sigmoid(outputs)
+    grads = losses.generator_loss_gradients(G_LOSSES, outputs)
+    assert set(grads) == set(G_LOSSES)
+    # d/do log(1 - sigmoid(o)) = -p ; d/do -log sigmoid(o) = -(1 - p)
+    assert torch.allclose(grads["minimax"], -p, atol=1e-6)
+    assert torch.allclose(grads["nonsaturating"], -(1 - p), atol=1e-6)
+    assert torch.allclose(grads["wasserstein"], -torch.ones(4))
+    assert torch.allclose(grads["hinge"], -torch.ones(4))
+    assert torch.allclose(grads["least_squares"], outputs - 1)
+    # per element, not divided by the batch size, and the input is left untouched
+    assert not outputs.requires_grad
+
+
+def test_saturating_gradient_is_small_where_d_rejects_the_fakes():
+    grads = losses.generator_loss_gradients(G_LOSSES, torch.logit(torch.tensor([1e-3])))
+    assert grads["minimax"].abs().item() < 2e-3 < 0.99 < grads["nonsaturating"].abs().item()
+
+
+def test_generator_loss_gradients_refuses_bad_outputs():
+    with pytest.raises(ValueError, match="outputs"):
+        losses.generator_loss_gradients(G_LOSSES, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="outputs"):
+        losses.generator_loss_gradients(G_LOSSES, torch.zeros(0))
+
+
+def test_loss_table_says_which_outputs_are_probabilities_and_where_d_calls_real():
+    assert {name for name, pair in losses.LOSSES.items() if pair.outputs_probability} == {"minimax", "nonsaturating"}
+    # least squares regresses D's output to 1 (real) and 0 (fake): it calls a sample real above 0.5
+    assert {name: pair.threshold for name, pair in losses.LOSSES.items()} == {
+        "minimax": 0.0, "nonsaturating": 0.0, "wasserstein": 0.0, "least_squares": 0.5, "hinge": 0.0}
+    assert all(pair.name == name for name, pair in losses.LOSSES.items())
+
+
 def test_get_loss_names():
     assert losses.get_loss("modified_minimax") is losses.LOSSES["nonsaturating"]
     with pytest.raises(ValueError, match="unknown loss 'wgan'.*minimax"):

@@ -20,7 +20,8 @@ def _times(tmp_path, rows, machine=None):
 
 
 def test_run_time_is_read_from_the_timing_file(tmp_path):
-    path = _times(tmp_path, {"05_training": {"full": {"seconds": 312.4, "status": "ok", "measured": "2026-12-02 10:00 UTC"}}})
+    full = {"seconds": 312.4, "status": "ok", "measured": "2026-12-02 10:00 UTC"}
+    path = _times(tmp_path, {"05_training": {"full": full}})
     rt = pages.chapter_run_time("05_training", path)
     assert rt == {"seconds": 312.4, "measured": "2026-12-02 10:00 UTC", "cpu_cores": 2, "gpu": None}
     box = pages.in_this_chapter("05_training", ["Idea one.", "Idea two."], times=path)

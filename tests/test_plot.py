@@ -1,19 +1,17 @@
 """The shared figures draw what they are given, and refuse what they cannot draw."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from gancourse import plot
+from gancourse.models import MLPDiscriminator
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from gancourse import plot  # noqa: E402
-from gancourse.models import MLPDiscriminator  # noqa: E402
+from helpers import strokes
 
 
-def teardown_function():
-    plt.close("all")
+def test_make_grid_refuses_what_is_not_a_batch_of_images():
+    with pytest.raises(ValueError, match=r"make_grid expects images of shape \(N, C, H, W\), got \(4, 4\)"):
+        plot.make_grid(torch.zeros(4, 4))
 
 
 def test_make_grid_layout_and_range():
@@ -36,13 +34,25 @@ def test_image_grid_and_snapshots():
         plot.plot_snapshots({})
 
 
+def test_moving_average_golden_values():
+    # trailing window of 2; the first entry repeats the first value: (1 + 1)/2, (1 + 3)/2, (3 + 5)/2, (5 + 7)/2
+    assert plot.moving_average([1.0, 3.0, 5.0, 7.0], 2).tolist() == [1.0, 2.0, 4.0, 6.0]
+    assert plot.moving_average([1.0, 3.0, 5.0], 3).tolist() == pytest.approx([1.0, 5 / 3, 3.0])
+    assert plot.moving_average([1.0, 3.0], 1).tolist() == [1.0, 3.0]  # a window of 1 is the raw curve
+    assert plot.moving_average([1.0, 3.0], 5).tolist() == [1.0, 3.0]  # and so is a window longer than it
+
+
 def test_plot_history():
     history = {"step": [1, 2, 3], "d_loss": [1.0, 0.9, 0.8], "g_loss": [0.7, 0.8, 0.9],
-               "d_acc_real": [0.9, 0.8, 0.6], "d_acc_fake": [0.9, 0.7, 0.5]}
+               "d_acc_real": [0.9, 0.8, 0.6], "d_acc_fake": [0.9, 0.7, 0.5], "d_acc": [0.9, 0.75, 0.55]}
     axes = plot.plot_history(history, smooth=2)
     assert len(axes[0].lines) == 2 and len(axes[1].lines) == 4
+    (overall,) = [line for line in axes[1].lines if line.get_label() == "overall"]
+    assert list(overall.get_ydata()) == pytest.approx(plot.moving_average(history["d_acc"], 2).tolist())
     with pytest.raises(ValueError, match="g_loss"):
         plot.plot_history({"step": [], "d_loss": []})
+    with pytest.raises(ValueError, match="d_acc"):  # D's overall accuracy is read from the history
+        plot.plot_history({k: v for k, v in history.items() if k != "d_acc"})
 
 
 def test_heatmap_and_scatter():
@@ -86,3 +96,13 @@ def test_plot_parameter_paths():
     assert abs(float(distance[0]) - 1.0) < 1e-6  # the distance to (0, 0)
     with pytest.raises(ValueError, match=r"\(T, 2\)"):
         plot.plot_parameter_paths({"bad": torch.zeros(5, 3)})
+
+
+def test_plot_rows_draws_one_labelled_strip_per_row():
+    x = strokes(5)
+    fig = plot.plot_rows({"input": torch.nn.functional.avg_pool2d(x, 4), "output": x}, title="t", xlabel="examples")
+    axes = fig.axes
+    assert [ax.get_ylabel() for ax in axes] == ["input", "output"]
+    assert axes[0].get_title() == "t" and axes[-1].get_xlabel() == "examples"
+    with pytest.raises(ValueError, match="at least one"):
+        plot.plot_rows({})

@@ -13,10 +13,10 @@ from __future__ import annotations
 import importlib.metadata as md
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -294,8 +294,8 @@ def test_committed_notebook_has_no_outputs(path: Path):
 def test_packaging_conventions():
     """A console command beside `python -m gancourse`, type information, a changelog and a citation file."""
     import importlib
-    import tomllib
 
+    import tomllib
     import yaml
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))

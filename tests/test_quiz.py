@@ -10,12 +10,13 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from quiz_sample import SAMPLE, broken, set_at
 
 from gancourse import quiz as Q
 from gancourse.quiz import Feedback, Score, bank_from_dict, grade, grading, load_bank, parse_number, quiz, widget
 from gancourse.quiz import bank as bank_module
 from gancourse.quiz import page as page_module
+
+from quiz_sample import SAMPLE, broken, set_at
 
 
 @pytest.fixture

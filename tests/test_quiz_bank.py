@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
-from quiz_sample import SAMPLE, broken, drop_at, set_at
 
 from gancourse import quiz as Q
 from gancourse.quiz import QuizBankError, bank_from_dict, grade, load_bank, page
 from gancourse.quiz import bank as bank_module
+
+from quiz_sample import SAMPLE, broken, drop_at, set_at
 
 # ------------------------------------------------------------------ shipped banks
 

@@ -110,7 +110,8 @@ def test_bad_value_inside_a_file_is_named(folder):
     broken = json.loads(json.dumps(THROUGHPUT))
     broken["cases"]["dcgan"]["loops"]["baseline"]["ratio_wall"] = "fast"
     (folder / "throughput.json").write_text(json.dumps(broken))
-    with pytest.raises(R.ResultsError, match=r"throughput.json: case 'dcgan', loop 'baseline' has no valid 'ratio_wall'"):
+    message = r"throughput.json: case 'dcgan', loop 'baseline' has no valid 'ratio_wall'"
+    with pytest.raises(R.ResultsError, match=message):
         R.throughput_table(folder)
 
 

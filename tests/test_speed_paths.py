@@ -316,5 +316,6 @@ def test_trainers_with_their_own_updates_refuse_speed_paths_they_do_not_run():
     from gancourse.remedies import UnrolledGANTrainer
     torch.manual_seed(0)
     cfg = TrainConfig(latent_dim=2, batch_size=16, precision="bf16")
-    with pytest.raises(NotImplementedError, match="UnrolledGANTrainer writes its own updates and does not support bf16"):
+    message = "UnrolledGANTrainer writes its own updates and does not support bf16"
+    with pytest.raises(NotImplementedError, match=message):
         UnrolledGANTrainer(MLPGenerator(2, 2, (8,)), MLPDiscriminator(2, (8,)), data.ring(), cfg, device="cpu")

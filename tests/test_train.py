@@ -1,6 +1,8 @@
 """The training loop: alternating updates, history, snapshots, the NaN stop, and exact resume."""
 
+import math
 import os
+import re
 
 import pytest
 import torch
@@ -118,9 +120,48 @@ def test_nan_loss_stops_with_the_step_named():
         return x * float("nan") if t.step >= 9 else x  # step 10 is the first to see NaN
 
     t.real = poisoned
-    with pytest.raises(FloatingPointError, match="diverged at step 10"):
+    with pytest.raises(FloatingPointError, match="diverged at step 10") as err:
         t.train(20, progress=False)
-    assert t.history["step"] == list(range(1, 8))  # the chunk before the bad one is kept
+    assert t.history["step"] == list(range(1, 10))  # every finite step is kept, also those of the bad chunk
+    message = str(err.value)
+    assert "real data hold NaN" in message and "weights, optimisers and step are those after step 14" in message
+
+
+def test_a_too_large_learning_rate_is_named_and_the_finite_steps_are_kept():
+    torch.manual_seed(0)
+    cfg = TrainConfig(latent_dim=2, batch_size=32, loss="least_squares", optimizer="sgd", lr_g=10.0, lr_d=10.0,
+                      log_every=7)
+    t = GANTrainer(MLPGenerator(2, 2, (16,)), MLPDiscriminator(2, (16,)), data.ring(), cfg, device="cpu")
+    with pytest.raises(FloatingPointError, match="diverged at step") as err:
+        t.train(20, progress=False)
+    message = str(err.value)
+    bad = int(re.search(r"diverged at step (\d+)", message).group(1))
+    assert "learning rate too large" in message and "lr_g=10, lr_d=10" in message and "real data" not in message
+    assert f"those after step {t.step}" in message and "not usable" in message  # the weights are said to be bad
+    assert t.history["step"] == list(range(1, bad)) and len(t.history["d_loss"]) == bad - 1
+    assert bad % 7 != 1  # the bad chunk had finite steps before the bad one, and they were kept
+
+
+class Points:
+    """A data source of its own (a TensorSampler refuses NaN up front): a tensor, sampled with replacement."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __call__(self, n, generator):
+        return self.data[torch.randint(len(self.data), (n,), generator=generator)]
+
+
+def test_nan_in_the_data_set_is_named_as_the_cause():
+    torch.manual_seed(0)
+    points = data.ring().sample(200, torch.Generator().manual_seed(0))
+    points[137] = float("nan")  # one bad example among many
+    cfg = TrainConfig(latent_dim=2, batch_size=32, log_every=5)
+    t = GANTrainer(MLPGenerator(2, 2, (16,)), MLPDiscriminator(2, (16,)), Points(points), cfg, device="cpu")
+    with pytest.raises(FloatingPointError, match="the real data hold NaN or infinite values"):
+        t.train(50, progress=False)
+    assert t.history["step"] == list(range(1, len(t.history["step"]) + 1))
+    assert all(math.isfinite(v) for v in t.history["d_loss"] + t.history["g_loss"])
 
 
 def test_a_gan_learns_the_ring():

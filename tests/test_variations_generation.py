@@ -16,13 +16,25 @@ import torch.nn.functional as F
 
 from gancourse.data import TensorSampler
 from gancourse.train import GANTrainer, TrainConfig
-from gancourse.variations import audio, conditional, progressive, text_to_image
+from gancourse.variations import audio, progressive
 from gancourse.variations.audio import WaveDiscriminator, WaveGenerator, make_notes, pitch_distance
-from gancourse.variations.conditional import (ConditionalDiscriminator, ConditionalGANTrainer,
-                                              ConditionalGenerator, label_grid)
-from gancourse.variations.progressive import (ProgressiveDiscriminator, ProgressiveGenerator, ProgressiveSource,
-                                              real_at, set_stage, train_progressive)
+from gancourse.variations.conditional import (
+    ConditionalDiscriminator,
+    ConditionalGANTrainer,
+    ConditionalGenerator,
+    label_grid,
+)
+from gancourse.variations.progressive import (
+    ProgressiveDiscriminator,
+    ProgressiveGenerator,
+    ProgressiveSource,
+    real_at,
+    set_stage,
+    train_progressive,
+)
 from gancourse.variations.text_to_image import VOCAB, BagOfWordsEncoder, digit_attributes, encode, make_captions
+
+from helpers import changed, params
 
 CPU = torch.device("cpu")
 
@@ -31,14 +43,6 @@ def _digits(n: int = 40, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Random 'digits' in [-1, 1] with labels 0..9, enough for shape and loss tests."""
     gen = torch.Generator().manual_seed(seed)
     return torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1, torch.arange(n) % 10
-
-
-def _params(module: torch.nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in module.parameters()]
-
-
-def _unchanged(before: list[torch.Tensor], module: torch.nn.Module) -> bool:
-    return all(torch.equal(a, b) for a, b in zip(before, module.parameters()))
 
 
 def _tiny_cgan(seed: int = 0, **cfg) -> ConditionalGANTrainer:
@@ -65,7 +69,8 @@ def test_package_lists_all_variations_and_imports_none():
 
 
 def test_conditional_shapes():
-    g, d = ConditionalGenerator(10, latent_dim=8, embed_dim=4, width=8), ConditionalDiscriminator(10, embed_dim=4, width=8)
+    g = ConditionalGenerator(10, latent_dim=8, embed_dim=4, width=8)
+    d = ConditionalDiscriminator(10, embed_dim=4, width=8)
     z, y = torch.randn(5, 8), torch.arange(5)
     x = g(z, y)
     assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
@@ -86,7 +91,8 @@ def test_conditional_label_changes_the_output():
 
 
 def test_conditional_errors_name_the_problem():
-    g, d = ConditionalGenerator(10, latent_dim=8, embed_dim=4, width=8), ConditionalDiscriminator(10, embed_dim=4, width=8)
+    g = ConditionalGenerator(10, latent_dim=8, embed_dim=4, width=8)
+    d = ConditionalDiscriminator(10, embed_dim=4, width=8)
     with pytest.raises(ValueError, match="one condition per example"):
         g(torch.randn(3, 8), torch.arange(2))
     with pytest.raises(ValueError, match=r"noise of shape \(N, 8\)"):
@@ -101,18 +107,18 @@ def test_conditional_errors_name_the_problem():
 
 def test_conditional_d_steps_lower_d_loss_and_leave_g_alone():
     tr = _tiny_cgan(lr_d=1e-3)
-    g_before = _params(tr.generator)
-    losses = [float(tr.discriminator_step()[0]) for _ in range(15)]
+    g_before = params(tr.generator)
+    losses = [float(tr.discriminator_step()["d_loss"]) for _ in range(15)]
     assert sum(losses[-3:]) < sum(losses[:3])
-    assert _unchanged(g_before, tr.generator)
+    assert not changed(g_before, tr.generator)
 
 
 def test_conditional_g_steps_lower_g_loss_and_leave_d_alone():
     tr = _tiny_cgan(lr_g=1e-3)
-    d_before = _params(tr.discriminator)
-    losses = [float(tr.generator_step()) for _ in range(15)]
+    d_before = params(tr.discriminator)
+    losses = [float(tr.generator_step()["g_loss"]) for _ in range(15)]
     assert sum(losses[-3:]) < sum(losses[:3])
-    assert _unchanged(d_before, tr.discriminator)
+    assert not changed(d_before, tr.discriminator)
     # The gradient reached G's label embedding: the label is part of what G learns.
     tr.opt_g.zero_grad()
     tr.generator_step()
@@ -194,7 +200,7 @@ def test_progressive_training_lowers_d_loss_and_returns_each_resolution():
     g, d = ProgressiveGenerator(latent_dim=8, width=8), ProgressiveDiscriminator(width=8)
     cfg = TrainConfig(latent_dim=8, batch_size=16, seed=0, n_fixed=6, log_every=4, lr_d=1e-3)
     tr = GANTrainer(g, d, ProgressiveSource(TensorSampler(images), g), cfg, device=CPU)
-    losses = [float(tr.discriminator_step()[0]) for _ in range(12)]
+    losses = [float(tr.discriminator_step()["d_loss"]) for _ in range(12)]
     assert sum(losses[-3:]) < sum(losses[:3])
     seen = []
     samples = train_progressive(tr, steps=[3, 4, 4], fade_fraction=0.5, callback=lambda t, s: seen.append(s))
@@ -289,7 +295,7 @@ def test_text_to_image_trainer_needs_prompts_and_lowers_d_loss():
         ConditionalGANTrainer(g, d, TensorSampler(images, bags), cfg, device=CPU)
     tr = ConditionalGANTrainer(g, d, TensorSampler(images, bags), cfg, device=CPU,
                                fixed_conditions=encode(["a thick one", "a thin seven"]))
-    losses = [float(tr.discriminator_step()[0]) for _ in range(15)]
+    losses = [float(tr.discriminator_step()["d_loss"]) for _ in range(15)]
     assert sum(losses[-3:]) < sum(losses[:3])
     assert tr.sample().shape == (2, 1, 28, 28)
 
@@ -305,7 +311,8 @@ def test_make_notes_have_the_pitch_they_were_given():
     assert ((freqs >= audio.LOWEST) & (freqs <= audio.HIGHEST)).all()
     found = audio.semitones(audio.dominant_frequency(waves))
     assert (found - audio.semitones(freqs)).abs().max() < 0.1  # the spectrum's peak is the pitch drawn
-    assert audio.semitones(torch.tensor([audio.LOWEST, 440.0, audio.HIGHEST])).tolist() == pytest.approx([0, 9, 12], abs=1e-3)
+    marks = torch.tensor([audio.LOWEST, 440.0, audio.HIGHEST])
+    assert audio.semitones(marks).tolist() == pytest.approx([0, 9, 12], abs=1e-3)
     with pytest.raises(ValueError, match="low < high"):
         make_notes(2, low=500.0, high=300.0)
 
@@ -318,6 +325,16 @@ def test_pitch_distance_golden_values():
     middle = 2 ** (6 / 12) * audio.LOWEST  # 6 semitones above C4, the middle of the octave
     one_pitch, _ = make_notes(600, torch.Generator().manual_seed(3), low=middle * 0.9999, high=middle * 1.0001)
     assert pitch_distance(waves, one_pitch) == pytest.approx(3.0, abs=0.3)  # uniform octave vs its centre
+
+
+def test_pitch_distance_is_the_mean_gap_between_matching_quantiles():
+    # W1 in 1-D = integral over q of |F_a^-1(q) - F_b^-1(q)|: scipy's exact value against a fine quantile sum
+    waves, _ = make_notes(500, torch.Generator().manual_seed(4))
+    other, _ = make_notes(300, torch.Generator().manual_seed(5), high=audio.LOWEST * 2 ** (7 / 12))
+    pitch_a, pitch_b = (audio.semitones(audio.dominant_frequency(w)).double() for w in (waves, other))
+    q = (torch.arange(4000, dtype=torch.float64) + 0.5) / 4000
+    by_quantiles = float((torch.quantile(pitch_a, q) - torch.quantile(pitch_b, q)).abs().mean())
+    assert pitch_distance(waves, other) == pytest.approx(by_quantiles, rel=2e-3)
 
 
 def test_wave_networks_shapes_spectrum_and_playback():
@@ -346,9 +363,9 @@ def test_wave_gan_steps_lower_the_right_losses():
     g, d = WaveGenerator(latent_dim=8, width=4), WaveDiscriminator(width=4)
     tr = GANTrainer(g, d, TensorSampler(waves), TrainConfig(latent_dim=8, batch_size=16, seed=0, lr_d=1e-3,
                                                             lr_g=1e-3), device=CPU)
-    g_before = _params(g)
-    d_losses = [float(tr.discriminator_step()[0]) for _ in range(12)]
-    assert sum(d_losses[-3:]) < sum(d_losses[:3]) and _unchanged(g_before, g)
-    d_before = _params(d)
-    g_losses = [float(tr.generator_step()) for _ in range(12)]
-    assert sum(g_losses[-3:]) < sum(g_losses[:3]) and _unchanged(d_before, d)
+    g_before = params(g)
+    d_losses = [float(tr.discriminator_step()["d_loss"]) for _ in range(12)]
+    assert sum(d_losses[-3:]) < sum(d_losses[:3]) and not changed(g_before, g)
+    d_before = params(d)
+    g_losses = [float(tr.generator_step()["g_loss"]) for _ in range(12)]
+    assert sum(g_losses[-3:]) < sum(g_losses[:3]) and not changed(d_before, d)

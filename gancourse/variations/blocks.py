@@ -1,5 +1,5 @@
 """Building blocks of the image-to-image variations: a small U-Net, a patch discriminator, a trainer
-base, supervised baselines and a sharpness score.
+base and the supervised baseline.
 
 pix2pix, CycleGAN, super-resolution and inpainting all turn one 28x28 image into another, so they
 share their parts:
@@ -13,40 +13,38 @@ share their parts:
 - :class:`TranslationTrainer`: :class:`gancourse.train.GANTrainer` for generators that take an image
   instead of noise, recording extra loss terms next to the usual history;
 - :func:`fit_supervised`: the plain supervised baseline (a reconstruction loss, no discriminator)
-  that each variation is compared against;
-- :func:`gradient_energy`: a sharpness score, the mean squared difference between neighbouring pixels;
-  :func:`psnr`, the pixel measure; :func:`image_scores`, both and the digit classifier's verdicts
-  in one table row;
-- :func:`plot_rows`: image strips stacked with a name per row (input, baseline, GAN, truth).
+  that each variation is compared against.
+
+The scores that compare the variations (:func:`gancourse.metrics.psnr`,
+:func:`gancourse.metrics.gradient_energy`, :func:`gancourse.metrics.image_scores`) live in
+:mod:`gancourse.metrics`, and their figure of stacked image strips
+(:func:`gancourse.plot.plot_rows`) in :mod:`gancourse.plot`.
 
 Explained in the chapter "Variations II: translation, super-resolution and inpainting".
 """
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Callable
 
-import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
 from gancourse.config import device as default_device
-from gancourse.models import dcgan_init
-from gancourse.plot import make_grid
-from gancourse.train import GANTrainer, TrainConfig
+from gancourse.models import check_shape, dcgan_init, eval_mode
+from gancourse.train import GANTrainer
+from gancourse.train_config import TrainConfig
 
 __all__ = ["UNet", "PatchDiscriminator", "TranslationTrainer", "reconstruction_loss", "fit_supervised",
-           "translate", "gradient_energy", "psnr", "image_scores", "plot_rows"]
+           "translate"]
 
 _SIZE = 28
 
 
 def _check_images(x: torch.Tensor, channels: int, who: str) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != (channels, _SIZE, _SIZE):
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{who} expects images of shape (N, {channels}, {_SIZE}, {_SIZE}), got {got}")
+    check_shape(x, ("N", channels, _SIZE, _SIZE), who, "images")
 
 
 class UNet(nn.Module):
@@ -152,63 +150,37 @@ class TranslationTrainer(GANTrainer):
 
     What changes from the base trainer:
 
-    - There is no noise. The base trainer's fixed noise batch becomes a fixed batch of **input
-      images** (``fixed_inputs``): snapshots and :meth:`sample` show those same inputs translated,
-      so pictures over training stay comparable.
-    - ``generator_step`` returns the generator's adversarial loss followed by one value per name in
-      :attr:`extra_keys` (e.g. the reconstruction loss); these get their own lists in
-      :attr:`history`, copied to the host with the rest. ``history["g_loss"]`` is the adversarial
+    - There is no noise. Snapshots and :meth:`sample` show a fixed batch of **input images**
+      (``fixed_inputs``) translated, so pictures over training stay comparable. (Checkpoints keep
+      them where the base trainer keeps its fixed noise.)
+    - Subclasses say what a batch is through the base trainer's hooks; extra generator losses
+      (:meth:`~gancourse.train.GANTrainer.g_terms`, e.g. the reconstruction loss) are recorded in
+      :attr:`history` under the names in :attr:`extra_keys`. ``history["g_loss"]`` is the adversarial
       part only, comparable with the discriminator's loss.
-
-    Subclasses write ``discriminator_step`` and ``generator_step``.
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
 
-    extra_keys: tuple[str, ...] = ()
-
     def __init__(self, generator: nn.Module, discriminator: nn.Module, real: Callable, config: TrainConfig | None,
-                 fixed_inputs: torch.Tensor, device=None):
+                 *, fixed_inputs: torch.Tensor, device=None):
         super().__init__(generator, discriminator, real, config, device=device)
-        if not isinstance(fixed_inputs, torch.Tensor) or fixed_inputs.dim() != 4:
-            got = tuple(fixed_inputs.shape) if isinstance(fixed_inputs, torch.Tensor) else type(fixed_inputs).__name__
-            raise ValueError(f"fixed_inputs must be a batch of images (N, C, H, W), got {got}")
-        self.fixed_noise = fixed_inputs.to(self.device)  # no noise here: a fixed batch of inputs
-        for key in self.extra_keys:
-            self.history[key] = []
-        self._pending_extra: list[torch.Tensor] = []
+        check_shape(fixed_inputs, ("N", "C", "H", "W"), type(self).__name__, "fixed_inputs, a batch of images,")
+        self.fixed_noise = fixed_inputs.to(self.device)  # no noise here: the fixed batch is input images
 
-    def train_step(self) -> None:
-        """k discriminator updates, then one generator update; records one history row."""
-        for _ in range(self.config.d_steps):
-            d_stats = self.discriminator_step()
-        g_stats = self.generator_step()  # (1 + len(extra_keys),): adversarial loss, then the extras
-        self.step += 1
-        self._pending.append(torch.cat([d_stats[:1], g_stats[:1], d_stats[1:]]))
-        self._pending_extra.append(g_stats[1:])
-        if len(self._pending) >= self.config.log_every:
-            self.flush()
+    @property
+    def fixed_inputs(self) -> torch.Tensor:
+        """The fixed batch of input images that snapshots translate."""
+        return self.fixed_noise
 
-    def flush(self) -> None:
-        """Copy pending statistics, the extra loss terms included, to :attr:`history`."""
-        extra, self._pending_extra = self._pending_extra, []
-        super().flush()
-        if extra and self.extra_keys:
-            rows = torch.stack(extra).cpu()  # (n, len(extra_keys))
-            for key, column in zip(self.extra_keys, rows.T.tolist()):
-                self.history[key].extend(column)
-
-    def load(self, path) -> "TranslationTrainer":
-        """Restore a checkpoint written by :meth:`save` (the fixed inputs included)."""
-        super().load(path)
-        self._pending_extra = []
-        return self
+    def snapshot(self) -> torch.Tensor:
+        """The fixed inputs translated, on the CPU."""
+        return self.sample(inputs=self.fixed_inputs).cpu()
 
     @torch.no_grad()
-    def sample(self, n: int | None = None, *, noise: torch.Tensor | None = None) -> torch.Tensor:
-        """Translate a batch of inputs in eval mode: ``noise`` if given (input images, despite the
-        base trainer's name), else the first ``n`` fixed inputs (all of them when ``n`` is None)."""
-        x = noise if noise is not None else self.fixed_noise[:n]
+    def sample(self, n: int | None = None, *, inputs: torch.Tensor | None = None) -> torch.Tensor:
+        """Translate a batch of input images in eval mode: ``inputs`` if given, else the first ``n``
+        fixed inputs (all of them when ``n`` is None)."""
+        x = inputs if inputs is not None else self.fixed_inputs[:n]
         return translate(self.generator, x.to(self.device))
 
 
@@ -224,12 +196,8 @@ def translate(generator: nn.Module, inputs: torch.Tensor, batch_size: int = 500)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     dev = next(generator.parameters()).device
-    was_training = generator.training
-    generator.eval()
-    try:
+    with eval_mode(generator):
         return torch.cat([generator(chunk.to(dev)).to(inputs.device) for chunk in inputs.split(batch_size)])
-    finally:
-        generator.train(was_training)
 
 
 def fit_supervised(generator: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, steps: int, *,
@@ -269,109 +237,3 @@ def fit_supervised(generator: nn.Module, inputs: torch.Tensor, targets: torch.Te
     if not torch.isfinite(values).all():
         raise FloatingPointError("the reconstruction loss became NaN or infinite (try a smaller learning rate)")
     return values.tolist()
-
-
-@torch.no_grad()
-def gradient_energy(images: torch.Tensor) -> torch.Tensor:
-    """Sharpness of each image: the mean squared difference between neighbouring pixels.
-
-    ``E(x) = mean over pixels of (x[i+1, j] - x[i, j])^2 + (x[i, j+1] - x[i, j])^2``, shape ``(N,)``.
-    A crisp stroke jumps from background to ink within a pixel or two and scores high; the same
-    stroke blurred into a grey ramp scores low. It is the "energy of the gradient" that camera
-    autofocus maximises, and it rewards noise too: compare it with real images, where a value far
-    above theirs means speckle, not sharpness.
-
-    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
-    """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
-    dy = images[:, :, 1:, :] - images[:, :, :-1, :]  # (N, C, H-1, W)
-    dx = images[:, :, :, 1:] - images[:, :, :, :-1]  # (N, C, H, W-1)
-    return dy.pow(2).flatten(1).mean(1) + dx.pow(2).flatten(1).mean(1)
-
-
-@torch.no_grad()
-def psnr(images: torch.Tensor, targets: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
-    """Peak signal-to-noise ratio of each image against its target, in decibels, shape ``(N,)``.
-
-    ``PSNR = 10 log10(data_range^2 / MSE)``, with the MSE over each image's pixels and ``data_range``
-    the span of pixel values (2 for images in [-1, 1]). Higher means closer in pixels. A blurred
-    image can beat a sharp one, which is why the SRGAN paper also asked people which looked better.
-
-    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
-    """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, C, H, W), got {got}")
-    if images.shape != targets.shape:
-        raise ValueError(f"images and targets must have the same shape, got {tuple(images.shape)} and "
-                         f"{tuple(targets.shape)}")
-    mse = (images - targets).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # (N,)
-    return 10 * torch.log10(data_range**2 / mse)
-
-
-@torch.no_grad()
-def image_scores(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, *, real: torch.Tensor | None = None,
-                 classifier: nn.Module | None = None) -> dict[str, float]:
-    """Score a set of 28x28 digit outputs against their targets, the way the chapter compares models.
-
-    Returns a dict (one table row):
-
-    - ``"L1"``: mean absolute pixel error to the target (lower: closer in pixels);
-    - ``"PSNR"``: mean :func:`psnr` to the target, in dB (higher: closer in pixels);
-    - ``"accuracy"``: share of outputs the digit classifier reads as their label (the digit survived);
-    - ``"sharpness"``: mean :func:`gradient_energy` of the outputs over that of ``real`` (default the
-      targets): 1 is as sharp as real digits, below 1 blurred, far above 1 speckled;
-    - ``"FCD"``: :func:`gancourse.metrics.frechet_classifier_distance` between ``real`` and the
-      outputs (lower: the outputs, as a set, look more like real digits).
-
-    Outputs are clamped to [-1, 1] first. ``classifier`` defaults to the shipped digit classifier.
-
-    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
-    """
-    from gancourse.classifier import load_digit_classifier
-    from gancourse.metrics import frechet_classifier_distance
-
-    if outputs.shape != targets.shape or labels.shape[0] != outputs.shape[0]:
-        raise ValueError(f"need one target and one label per output, got outputs {tuple(outputs.shape)}, "
-                         f"targets {tuple(targets.shape)}, labels {tuple(labels.shape)}")
-    outputs = outputs.clamp(-1, 1)
-    real = targets if real is None else real
-    model = classifier if classifier is not None else load_digit_classifier(outputs.device)
-    predicted = torch.cat([model(chunk).argmax(dim=1) for chunk in outputs.split(500)])
-    return {
-        "L1": (outputs - targets).abs().mean().item(),
-        "PSNR": psnr(outputs, targets).mean().item(),
-        "accuracy": (predicted == labels.to(predicted.device)).float().mean().item(),
-        "sharpness": (gradient_energy(outputs).mean() / gradient_energy(real).mean()).item(),
-        "FCD": frechet_classifier_distance(real, outputs, classifier=model),
-    }
-
-
-def plot_rows(rows: Mapping[str, torch.Tensor], title: str | None = None, xlabel: str | None = None,
-              axes_width: float = 0.62) -> plt.Figure:
-    """Stack image strips, one per entry of ``rows`` (name -> images ``(n, C, H, W)`` in [-1, 1]).
-
-    Each strip is drawn with :func:`gancourse.plot.make_grid` in one row; its name labels the row on
-    the left. Images of any size are shown at the same width (a 7x7 input beside 28x28 outputs), with
-    nearest-neighbour pixels so that nothing is smoothed for display.
-
-    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
-    """
-    if not rows:
-        raise ValueError("rows must hold at least one name -> images entry")
-    n = max(len(images) for images in rows.values())
-    fig, axes = plt.subplots(len(rows), 1, figsize=(axes_width * n + 1.6, 0.75 * len(rows) + 0.6), squeeze=False)
-    for ax, (name, images) in zip(axes[:, 0], rows.items()):
-        grid = make_grid(images, nrow=n, padding=max(1, images.shape[-1] // 14), pad_value=1.0)
-        ax.imshow(grid[..., 0].numpy(), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest", aspect="auto")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_ylabel(name, rotation=0, ha="right", va="center")
-    if xlabel:
-        axes[-1, 0].set_xlabel(xlabel)
-    if title:
-        axes[0, 0].set_title(title)
-    fig.tight_layout()
-    return fig

@@ -30,9 +30,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gancourse import checkpoint
 from gancourse.data import TensorSampler
 from gancourse.models import DCGANDiscriminator, DCGANGenerator, check_shape, eval_mode
-from gancourse.train import GANTrainer, TrainConfig
+from gancourse.train import GANTrainer
+from gancourse.train_config import TrainConfig
 
 __all__ = ["ConditionalGenerator", "ConditionalDiscriminator", "ConditionalGANTrainer", "label_grid"]
 
@@ -77,7 +79,8 @@ class ConditionalGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         _check_batch(z, y, "ConditionalGenerator")
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"ConditionalGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+            raise ValueError(f"ConditionalGenerator expects noise of shape (N, {self.latent_dim}), "
+                             f"got {tuple(z.shape)}")
         e = self.embed(y)  # (N, embed_dim)
         return self.body(torch.cat([z, e], dim=1))  # (N, latent + embed) -> (N, 1, 28, 28)
 
@@ -130,7 +133,7 @@ class ConditionalGANTrainer(GANTrainer):
             :class:`ConditionalDiscriminator`).
         real: a :class:`gancourse.data.TensorSampler` built with ``labels`` (the conditions), on the
             training device.
-        config: a :class:`gancourse.train.TrainConfig`.
+        config: a :class:`gancourse.train_config.TrainConfig`.
         fixed_conditions: conditions for the fixed noise batch (snapshots and :meth:`sample`);
             default: ``0, 1, ..., 9, 0, 1, ...`` for integer labels.
         device: where to train; default :func:`gancourse.config.device`.
@@ -177,19 +180,40 @@ class ConditionalGANTrainer(GANTrainer):
         """Generate ``G(z, y)`` in eval mode, without gradients.
 
         ``conditions`` default to :attr:`fixed_conditions` (then ``n`` and ``noise`` must match their
-        number); ``noise`` defaults to fresh noise from the trainer's generator.
+        number); ``noise`` defaults to fresh noise from
+        :meth:`~gancourse.train.GANTrainer.sampling_noise`, never from the training stream.
         """
         y = self.fixed_conditions if conditions is None else conditions.to(self.device)
-        z = noise if noise is not None else self.noise(y.shape[0] if n is None else n)
+        z = noise if noise is not None else self.sampling_noise(y.shape[0] if n is None else n)
         if z.shape[0] != y.shape[0]:
             raise ValueError(f"sample needs one condition per noise vector: got {z.shape[0]} noise vectors "
                              f"and {y.shape[0]} conditions")
         with eval_mode(self.generator):
             return self.generator(z.to(self.device), y)
 
+    # Checkpoints also hold the fixed conditions, so that snapshots after a resume show the same classes.
+    def state_dict(self) -> dict:
+        """The base trainer's state plus :attr:`fixed_conditions`."""
+        return {**super().state_dict(), "fixed_conditions": self.fixed_conditions}
+
+    def validate_state(self, state, path="<state>") -> None:
+        """Check the base trainer's state and the fixed conditions (absent from older checkpoints)."""
+        super().validate_state(state, path)
+        saved = state.get("fixed_conditions", self.fixed_conditions)
+        checkpoint.check_tensor(saved, "fixed_conditions", path, shape=(state["fixed_noise"].shape[0],
+                                                                        *self.fixed_conditions.shape[1:]))
+
+    def load_state(self, state: dict, path="<state>") -> None:
+        """Restore the base trainer's state and the fixed conditions (all checked before either changes)."""
+        super().load_state(state, path)
+        if "fixed_conditions" in state:
+            self.fixed_conditions = state["fixed_conditions"].to(self.device)
+
 
 def label_grid(n_classes: int = 10, per_class: int = 10) -> torch.Tensor:
-    """Labels for a grid with one row per class: ``[0]*per_class + [1]*per_class + ...``, shape ``(n_classes * per_class,)``.
+    """Labels for a grid with one row per class: ``[0]*per_class + [1]*per_class + ...``.
+
+    The result has shape ``(n_classes * per_class,)``.
 
     Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
     """

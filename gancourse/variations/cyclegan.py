@@ -35,7 +35,7 @@ from torch import nn
 from gancourse.config import device as default_device
 from gancourse.data import TensorSampler
 from gancourse.models import check_shape, frozen
-from gancourse.train import TrainConfig
+from gancourse.train_config import TrainConfig
 from gancourse.variations.blocks import TranslationTrainer, translate
 
 __all__ = ["thin_strokes", "thick_strokes", "ink_fraction", "unpaired_domains", "CycleGANTrainer"]
@@ -123,7 +123,7 @@ class CycleGANTrainer(TranslationTrainer):
         g_ab, g_ba: generators A -> B and B -> A (e.g. :class:`~gancourse.variations.blocks.UNet`).
         d_a, d_b: discriminators for domain A and domain B.
         domain_a, domain_b: the two image sets ``(N_A, C, H, W)`` and ``(N_B, C, H, W)``, unpaired.
-        config: a :class:`gancourse.train.TrainConfig` (the paper: ``loss="least_squares"``).
+        config: a :class:`gancourse.train_config.TrainConfig` (the paper: ``loss="least_squares"``).
         cycle_weight: lambda of the cycle-consistency loss (10 in the paper).
         identity_weight: weight of the identity loss (0 switches it off and skips its computation).
         device: where to train; default :func:`gancourse.config.device`.

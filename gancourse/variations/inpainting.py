@@ -31,6 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gancourse.models import check_shape
 from gancourse.variations.blocks import UNet
 
 __all__ = ["center_mask", "mask_images", "InpaintingGenerator"]
@@ -60,10 +61,9 @@ def mask_images(images: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] != 1:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, 1, H, W), got {got}")
-    if mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[2:] != images.shape[2:] or mask.shape[0] not in (1, images.shape[0]):
+    check_shape(images, ("N", 1, "H", "W"), "mask_images", "images")
+    if (mask.dim() != 4 or mask.shape[1] != 1 or mask.shape[2:] != images.shape[2:]
+            or mask.shape[0] not in (1, images.shape[0])):
         raise ValueError(f"mask must have shape (1, 1, H, W) or (N, 1, H, W) matching images {tuple(images.shape)}, "
                          f"got {tuple(mask.shape)}")
     mask = mask.to(images.device, images.dtype).expand_as(images)
@@ -85,9 +85,7 @@ class InpaintingGenerator(nn.Module):
         self.net = UNet(in_channels=2, out_channels=1, width=width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != (2, 28, 28):
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"InpaintingGenerator expects (blanked image, mask) of shape (N, 2, 28, 28), got {got}")
+        check_shape(x, ("N", 2, 28, 28), "InpaintingGenerator", "(blanked image, mask)")
         image, mask = x[:, :1], x[:, 1:]  # (N, 1, 28, 28) each
         painted = self.net(x)  # (N, 1, 28, 28)
         return image * (1 - mask) + painted * mask

@@ -39,7 +39,7 @@ from torch import nn
 from gancourse.config import device as default_device
 from gancourse.data import TensorSampler
 from gancourse.models import check_shape
-from gancourse.train import TrainConfig
+from gancourse.train_config import TrainConfig
 from gancourse.variations.blocks import TranslationTrainer, reconstruction_loss
 
 __all__ = ["silhouettes", "PairedGANTrainer"]
@@ -88,7 +88,7 @@ class PairedGANTrainer(TranslationTrainer):
         generator: maps inputs ``(N, C, h, w)`` to outputs ``(N, C', H, W)``.
         discriminator: maps ``(N, C + C', H, W)`` (conditional) or ``(N, C', H, W)`` to logits.
         inputs, targets: the training pairs, one target per input (same first dimension).
-        config: a :class:`gancourse.train.TrainConfig` (its ``latent_dim`` and ``noise`` are unused).
+        config: a :class:`gancourse.train_config.TrainConfig` (its ``latent_dim`` and ``noise`` are unused).
         recon_weight: lambda, the weight of the reconstruction loss (100 in pix2pix).
         recon: ``"l1"``, ``"l2"`` or a callable ``loss(output, target)``.
         conditional: whether D also reads the input.

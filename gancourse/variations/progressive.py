@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gancourse.models import check_shape
 from gancourse.train import GANTrainer
 
 __all__ = ["RESOLUTIONS", "ProgressiveGenerator", "ProgressiveDiscriminator", "real_at", "ProgressiveSource",
@@ -43,7 +44,13 @@ RESOLUTIONS = (7, 14, 28)
 
 
 class PixelNorm(nn.Module):
-    """Scale each pixel's feature vector to unit average square: ``a / sqrt(mean_c(a^2) + eps)`` (section 4.2)."""
+    """Scale each pixel's feature vector to unit average square: ``a / sqrt(mean_c(a^2) + eps)``.
+
+    The generator's normalisation in progressive growing (Karras et al., 2018, section 4.2), used in
+    place of batch norm: it keeps the feature magnitudes from escalating while G and D compete.
+
+    Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
+    """
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return a * torch.rsqrt(a.pow(2).mean(dim=1, keepdim=True) + 1e-8)
@@ -112,7 +119,8 @@ class ProgressiveGenerator(_Growing):
         self.latent_dim = latent_dim
         c7, c14, c28 = _channels(width)
         self.project = nn.Linear(latent_dim, c7 * 7 * 7)
-        self.stem = nn.Sequential(nn.LeakyReLU(negative_slope=0.2), PixelNorm(), *_conv(c7, c7, norm=True))  # c7 x 7 x 7
+        self.stem = nn.Sequential(nn.LeakyReLU(negative_slope=0.2), PixelNorm(),
+                                  *_conv(c7, c7, norm=True))  # c7 x 7 x 7
         self.blocks = nn.ModuleList([
             _up(c7, c14),  # c14 x 14 x 14
             _up(c14, c28),  # c28 x 28 x 28
@@ -120,9 +128,7 @@ class ProgressiveGenerator(_Growing):
         self.to_image = nn.ModuleList([nn.Conv2d(c, 1, kernel_size=1) for c in (c7, c14, c28)])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.latent_dim:
-            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"ProgressiveGenerator expects noise of shape (N, {self.latent_dim}), got {got}")
+        check_shape(z, ("N", self.latent_dim), "ProgressiveGenerator", "noise")
         h = self.stem(self.project(z).view(z.shape[0], -1, 7, 7))  # (N, c7, 7, 7)
         s = self.stage
         for block in self.blocks[:max(s - 1, 0)]:  # the blocks that are fully grown
@@ -131,7 +137,8 @@ class ProgressiveGenerator(_Growing):
             return torch.tanh(self.to_image[0](h))  # (N, 1, 7, 7)
         out = self.to_image[s](self.blocks[s - 1](h))  # the newest block: (N, 1, r, r)
         if self.alpha < 1.0:
-            old = F.interpolate(self.to_image[s - 1](h), scale_factor=2, mode="nearest")  # (N, 1, r/2, r/2) -> (N, 1, r, r)
+            # (N, 1, r/2, r/2) -> (N, 1, r, r)
+            old = F.interpolate(self.to_image[s - 1](h), scale_factor=2, mode="nearest")
             out = self.alpha * out + (1 - self.alpha) * old
         return torch.tanh(out)
 
@@ -160,9 +167,7 @@ class ProgressiveDiscriminator(_Growing):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r, s = self.resolution, self.stage
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[1:]) != (1, r, r):
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"ProgressiveDiscriminator at stage {s} expects images of shape (N, 1, {r}, {r}), got {got}")
+        check_shape(x, ("N", 1, r, r), f"ProgressiveDiscriminator at stage {s}", "images")
         h = self.from_image[s](x)
         if s > 0:
             h = self.blocks[s - 1](h)  # the newest block: (N, c_r, r, r) -> (N, c_r/2, r/2, r/2)

@@ -12,9 +12,9 @@ where the input leaves them open, and may invent detail that the original did no
 - :class:`SRGenerator` first enlarges the input with bicubic interpolation and then lets a
   :class:`~gancourse.variations.blocks.UNet` redraw it (SRGAN's generator upsamples with learned
   sub-pixel convolutions instead; starting from the bicubic image keeps ours small);
-- :func:`psnr` (from :mod:`gancourse.variations.blocks`) is the pixel measure;
-  :func:`~gancourse.variations.blocks.gradient_energy` and the digit classifier's Fréchet distance
-  (:func:`gancourse.metrics.frechet_classifier_distance`) judge what PSNR misses.
+- :func:`gancourse.metrics.psnr` is the pixel measure; :func:`gancourse.metrics.gradient_energy`
+  and the digit classifier's Fréchet distance (:func:`gancourse.metrics.frechet_classifier_distance`)
+  judge what PSNR misses.
 
 The model is trained with :class:`gancourse.variations.pix2pix.PairedGANTrainer` with
 ``conditional=False``: as in SRGAN, the discriminator sees high-resolution images only.
@@ -28,15 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gancourse.variations.blocks import UNet, psnr  # noqa: F401  (psnr is re-exported here)
+from gancourse.models import check_shape
+from gancourse.variations.blocks import UNet
 
-__all__ = ["downsample", "bicubic", "SRGenerator", "psnr"]
-
-
-def _check_batch(x: torch.Tensor, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 4:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{name} must have shape (N, C, H, W), got {got}")
+__all__ = ["downsample", "bicubic", "SRGenerator"]
 
 
 def downsample(images: torch.Tensor, factor: int = 4) -> torch.Tensor:
@@ -47,7 +42,7 @@ def downsample(images: torch.Tensor, factor: int = 4) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_batch(images, "images")
+    check_shape(images, ("N", "C", "H", "W"), "downsample", "images")
     if not isinstance(factor, int) or factor < 1 or images.shape[-1] % factor or images.shape[-2] % factor:
         raise ValueError(f"factor must be a positive int dividing the image size {tuple(images.shape[-2:])}, "
                          f"got {factor!r}")
@@ -63,7 +58,7 @@ def bicubic(low: torch.Tensor, size: int = 28) -> torch.Tensor:
 
     Explained in the chapter "Variations II: translation, super-resolution and inpainting".
     """
-    _check_batch(low, "low")
+    check_shape(low, ("N", "C", "H", "W"), "bicubic", "images")
     return F.interpolate(low, size=(size, size), mode="bicubic", align_corners=False).clamp(-1, 1)
 
 
@@ -83,7 +78,5 @@ class SRGenerator(nn.Module):
         self.net = UNet(in_channels=1, out_channels=1, width=width)
 
     def forward(self, low: torch.Tensor) -> torch.Tensor:
-        if not isinstance(low, torch.Tensor) or low.dim() != 4 or tuple(low.shape[1:]) != (1, self.in_size, self.in_size):
-            got = tuple(low.shape) if isinstance(low, torch.Tensor) else type(low).__name__
-            raise ValueError(f"SRGenerator expects images of shape (N, 1, {self.in_size}, {self.in_size}), got {got}")
+        check_shape(low, ("N", 1, self.in_size, self.in_size), "SRGenerator", "images")
         return self.net(bicubic(low))  # (N, 1, h, w) -> (N, 1, 28, 28) -> (N, 1, 28, 28)

@@ -30,6 +30,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from gancourse.models import check_shape
+
 __all__ = ["DIGIT_WORDS", "THICKNESS_WORDS", "SLANT_WORDS", "VOCAB", "digit_attributes", "make_captions",
            "encode", "BagOfWordsEncoder"]
 
@@ -41,12 +43,6 @@ THICKNESS_WORDS = ("thin", "thick")
 SLANT_WORDS = ("upright", "slanted")
 #: The whole vocabulary, in the order of the encoder's word vectors.
 VOCAB = ("a", "an") + THICKNESS_WORDS + SLANT_WORDS + DIGIT_WORDS
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] != 1:
-        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must have shape (N, 1, H, W) with values in [-1, 1], got {got}")
 
 
 @torch.no_grad()
@@ -63,7 +59,7 @@ def digit_attributes(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
     Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
     """
-    _check_images(images)
+    check_shape(images, ("N", 1, "H", "W"), "digit_attributes", "images in [-1, 1]")
     intensity = ((images[:, 0].float() + 1) / 2).clamp(0, 1)  # (N, H, W)
     n, h, w = intensity.shape
     rows = torch.arange(h, dtype=torch.float32, device=images.device)[None, :, None]
@@ -83,12 +79,12 @@ def make_captions(images: torch.Tensor, labels: torch.Tensor, share: float = 1 /
     Within each digit class, the ``share`` of images with the least ink are called "thin" and the
     ``share`` with the most "thick". Likewise the ``share`` that lean furthest to the right (largest
     slant) are "slanted", and the ``share`` closest to vertical (smallest ``|slant|``) are "upright"
-    unless already "slanted". Images in between get no word for that property. Comparing within a class matters: a thick 1 has less ink
-    than a thin 8.
+    unless already "slanted". Images in between get no word for that property. Comparing within a
+    class matters: a thick 1 has less ink than a thin 8.
 
     Explained in the chapter "Variations I: conditional, progressive, text-to-image, and sound".
     """
-    _check_images(images)
+    check_shape(images, ("N", 1, "H", "W"), "make_captions", "images in [-1, 1]")
     labels = torch.as_tensor(labels).reshape(-1).cpu()
     if labels.shape[0] != images.shape[0]:
         raise ValueError(f"labels must give one label per image ({images.shape[0]}), got {labels.shape[0]}")
@@ -160,7 +156,5 @@ class BagOfWordsEncoder(nn.Module):
         nn.init.normal_(self.words.weight)
 
     def forward(self, bags: torch.Tensor) -> torch.Tensor:
-        if not isinstance(bags, torch.Tensor) or bags.dim() != 2 or bags.shape[1] != self.vocab_size:
-            got = tuple(bags.shape) if isinstance(bags, torch.Tensor) else type(bags).__name__
-            raise ValueError(f"BagOfWordsEncoder expects bags of words of shape (N, {self.vocab_size}), got {got}")
+        check_shape(bags, ("N", self.vocab_size), "BagOfWordsEncoder", "bags of words")
         return self.words(bags.float())  # (N, vocab) -> (N, embed_dim)
