@@ -101,8 +101,12 @@ class DigitClassifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.num_features, self.num_classes))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features, ``(N, 1, 28, 28) -> (N, 128)``."""
+        """Penultimate features, ``(N, 1, 28, 28) -> (N, 128)``; ``x`` must have the weights' dtype."""
         check_digit_images(x)
+        dtype = self.body[-2].weight.dtype
+        if x.dtype != dtype:
+            raise ValueError(f"DigitClassifier expects images of dtype {dtype} (its weights'), got {x.dtype}: "
+                             f"convert them with images.to({dtype})")
         return self.body(x)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -162,7 +166,8 @@ def load_digit_classifier(device=None) -> DigitClassifier:
 
     The weights are read once per device with ``torch.load(..., weights_only=True)`` and the model is
     cached, so repeated calls are free. Its parameters do not require gradients; treat the returned
-    model as read-only (do not train it or switch it to train mode).
+    model as read-only (do not train it). The metrics of :mod:`gancourse.metrics` read any classifier
+    in eval mode themselves, so one left in train mode still gives the same scores.
 
     Explained in the chapter "Common problems" (measuring digit quality).
     """

@@ -10,7 +10,9 @@
 - Full MNIST and Fashion-MNIST (:func:`torchvision_dataset`) for online users who have torchvision.
 
 :class:`TensorSampler` keeps a data set as one tensor on the training device and draws batches by
-index, with no DataLoader and no copies between host and device.
+index, with no DataLoader and no copies between host and device. It checks the data once: float64
+arrays (numpy's default) are converted to float32 with a note; integer pixels and NaN values are
+refused with a message that names them.
 
 Every real-data source here is a callable ``source(batch_size, generator)`` returning a tensor on the
 generator's device, which is what :class:`gancourse.train.GANTrainer` expects.
@@ -21,6 +23,7 @@ Explained in the chapters "Welcome" and "Generative models".
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -49,6 +52,12 @@ def _device_of(generator: torch.Generator | None, device: torch.device | str | N
     return torch.device(device) if device is not None else torch.device("cpu")
 
 
+def _listed(values: torch.Tensor, most: int = 8) -> str:
+    """The first ``most`` entries of a 1-D tensor as a short list, for an error message."""
+    shown = ", ".join(f"{v:.3g}" for v in values[:most].tolist())
+    return f"[{shown}{', ...' if values.numel() > most else ''}]"
+
+
 def _check_count(n: int, name: str = "n") -> None:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{name} must be a positive int, got {n!r}")
@@ -64,6 +73,14 @@ class GaussianMixture:
         weights: ``(K,)`` tensor of mixture weights summing to 1.
 
     Calling the mixture samples from it, so it can be handed to the trainer as a real-data source.
+    The parameters are checked once, here: NaN or infinite means, a std that is not finite and
+    positive, or weights that are negative, not finite or all zero raise a ``ValueError`` naming them.
+    They are copied to a device the first time the mixture samples there and kept there, so a batch on
+    a GPU costs no copy from the host.
+
+    It samples by hand (a mode per sample with ``torch.multinomial``, then Gaussian noise) rather than
+    through ``torch.distributions.MixtureSameFamily``, because ``torch.distributions`` cannot draw from
+    a given ``torch.Generator``, and every source of the course must, so that runs are reproducible.
 
     Explained in the chapters "GAN training" (1-D) and "Common problems" (the ring and the grid).
     """
@@ -77,21 +94,38 @@ class GaussianMixture:
         if means.dim() == 1:
             means = means[:, None]
         if means.dim() != 2:
-            raise ValueError(f"means must have shape (K, D) or (K,), got {tuple(means.shape)}")
+            raise ValueError(f"GaussianMixture: means must have shape (K, D) or (K,), got {tuple(means.shape)}")
         k = means.shape[0]
         stds = torch.as_tensor(self.stds, dtype=torch.float32).reshape(-1)
         if stds.numel() == 1:
             stds = stds.expand(k).clone()
         weights = torch.as_tensor(self.weights, dtype=torch.float32).reshape(-1)
         if stds.numel() != k or weights.numel() != k:
-            raise ValueError(f"stds and weights need one entry per mode ({k}); got {stds.numel()} and {weights.numel()}")
-        if (stds <= 0).any():
-            raise ValueError("stds must all be positive")
-        if (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError("weights must be non-negative and not all zero")
+            raise ValueError(f"GaussianMixture: stds and weights need one entry per mode ({k}); got {stds.numel()} "
+                             f"and {weights.numel()}")
+        bad_means = int((~torch.isfinite(means)).sum())
+        if bad_means:
+            raise ValueError(f"GaussianMixture: means hold {bad_means} NaN or infinite value(s)")
+        if not (torch.isfinite(stds) & (stds > 0)).all():
+            raise ValueError(f"GaussianMixture: stds must be finite and positive, got {_listed(stds)}")
+        if not (torch.isfinite(weights) & (weights >= 0)).all():
+            raise ValueError(f"GaussianMixture: weights must be finite and non-negative, got {_listed(weights)}")
+        if weights.sum() <= 0:
+            raise ValueError("GaussianMixture: weights must not all be zero")
         object.__setattr__(self, "means", means)
         object.__setattr__(self, "stds", stds)
         object.__setattr__(self, "weights", weights / weights.sum())
+
+    def _on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(means, stds, weights)`` on ``device``: copied there on first use, then kept and reused."""
+        copies = self.__dict__.setdefault("_device_copies", {})
+        if device not in copies:
+            copies[device] = (self.means.to(device), self.stds.to(device), self.weights.to(device))
+        return copies[device]
+
+    def __getstate__(self) -> dict:
+        # A copy or a pickle leaves the device copies behind; they are made again on first use.
+        return {key: value for key, value in self.__dict__.items() if key != "_device_copies"}
 
     @property
     def dim(self) -> int:
@@ -109,11 +143,10 @@ class GaussianMixture:
         With ``return_modes=True`` also return the index of the mode each sample came from.
         """
         _check_count(n)
-        dev = _device_of(generator, device)
-        weights = self.weights.to(dev)
-        modes = torch.multinomial(weights, n, replacement=True, generator=generator)
-        noise = torch.randn(n, self.dim, generator=generator, device=dev)
-        x = self.means.to(dev)[modes] + self.stds.to(dev)[modes, None] * noise
+        means, stds, weights = self._on(_device_of(generator, device))
+        modes = torch.multinomial(weights, n, replacement=True, generator=generator)  # (n,)
+        noise = torch.randn(n, self.dim, generator=generator, device=means.device)  # (n, D)
+        x = means[modes] + stds[modes, None] * noise
         return (x, modes) if return_modes else x
 
     def __call__(self, batch_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -126,7 +159,7 @@ class GaussianMixture:
             x = x[:, None]
         if x.dim() != 2 or x.shape[1] != self.dim:
             raise ValueError(f"x must have shape (n, {self.dim}), got {tuple(x.shape)}")
-        means, stds, weights = (t.to(x.device) for t in (self.means, self.stds, self.weights))
+        means, stds, weights = self._on(x.device)
         sq = ((x[:, None, :] - means[None]) ** 2).sum(-1)  # (n, K)
         log_norm = -0.5 * self.dim * torch.log(2 * math.pi * stds**2)  # (K,)
         comp = log_norm[None] - sq / (2 * stds[None] ** 2)
@@ -183,7 +216,8 @@ def _moons(n: int, generator, dev) -> torch.Tensor:
     t = math.pi * torch.rand(n, generator=generator, device=dev)
     upper = torch.stack([torch.cos(t), torch.sin(t)], 1)
     lower = torch.stack([1 - torch.cos(t), 0.5 - torch.sin(t)], 1)
-    x = torch.where(half[:, None], upper, lower) - torch.tensor([0.5, 0.25], device=dev)
+    x = torch.where(half[:, None], upper, lower)
+    x = torch.stack([x[:, 0] - 0.5, x[:, 1] - 0.25], 1)  # centred, with no constant tensor copied per batch
     return x + 0.05 * torch.randn(n, 2, generator=generator, device=dev)
 
 
@@ -312,6 +346,40 @@ def torchvision_dataset(name: str = "mnist", root: str = "~/.cache/gancourse", t
     return images, torch.as_tensor(ds.targets, dtype=torch.long)
 
 
+def _as_tensor(x, name: str) -> torch.Tensor:
+    """``x`` as a tensor (numpy arrays are wrapped, copied only if they must be); anything else is refused."""
+    if isinstance(x, np.ndarray):
+        try:  # copied only when not writable or not contiguous, which torch cannot wrap
+            return torch.from_numpy(np.require(x, requirements=["C", "W"]))
+        except TypeError as err:
+            raise TypeError(f"TensorSampler: {name} is a numpy array of dtype {x.dtype}, which torch cannot hold "
+                            f"({err})") from err
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"TensorSampler: {name} must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+    return x
+
+
+def _on_device(x: torch.Tensor, dev: torch.device, name: str) -> torch.Tensor:
+    """``x`` on ``dev``: float64 converted to float32 (with a note), integers to long, finite values checked."""
+    dtype = torch.float32 if x.dtype == torch.float64 else torch.long if _is_integer(x) else x.dtype
+    moved = x.to(dev, dtype)
+    if moved.is_floating_point():
+        finite = torch.isfinite(moved)
+        if not finite.all():
+            n_nan = int(torch.isnan(moved).sum())
+            verb = "holds" if name == "data" else "hold"
+            raise ValueError(f"TensorSampler: {name} {verb} {n_nan} NaN and {int((~finite).sum()) - n_nan} "
+                             "infinite values; clean the data first")
+    if x.dtype == torch.float64:
+        warnings.warn(f"TensorSampler: {name} is float64 (numpy's default); converted to float32, the dtype of the "
+                      f"networks. Pass float32 {name} to skip this note.", UserWarning, stacklevel=3)
+    return moved
+
+
+def _is_integer(x: torch.Tensor) -> bool:
+    return not x.is_floating_point() and not x.is_complex() and x.dtype != torch.bool
+
+
 class TensorSampler:
     """Draw random batches from a data set held as one tensor on the training device.
 
@@ -320,22 +388,40 @@ class TensorSampler:
     DataLoader, no worker process and no host-to-device copy per step: the data moves to the device
     once.
 
+    The data are checked once, here, so that a mistake is reported where it is made rather than deep
+    inside the first training step:
+
+    - ``float64`` data (numpy's default) are converted to ``float32``, the dtype of the networks, with
+      a one-line note; so are ``float64`` labels (paired targets, for example);
+    - data of an integer or bool dtype are refused: pixels must first be scaled to [-1, 1], e.g. with
+      :func:`to_unit_range`. Integer labels are kept, as ``long``;
+    - NaN or infinite values in the data (or in floating-point labels) are refused, with their count.
+
     Args:
-        data: tensor whose first dimension indexes examples.
-        labels: optional tensor of one label per example.
+        data: tensor or numpy array whose first dimension indexes examples.
+        labels: optional tensor or numpy array of one label per example.
         device: where to keep the data (default: where it already is).
 
     Explained in the chapter "Welcome".
     """
 
-    def __init__(self, data: torch.Tensor, labels: torch.Tensor | None = None, device=None):
-        if not isinstance(data, torch.Tensor) or data.dim() < 1 or data.shape[0] == 0:
-            raise ValueError("data must be a non-empty tensor whose first dimension indexes examples")
-        if labels is not None and (not isinstance(labels, torch.Tensor) or labels.shape[0] != data.shape[0]):
-            raise ValueError(f"labels must be a tensor with one entry per example ({data.shape[0]})")
+    def __init__(self, data: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray | None = None, device=None):
+        data = _as_tensor(data, "data")
+        if data.dim() < 1 or data.shape[0] == 0:
+            raise ValueError("TensorSampler: data must be a non-empty tensor whose first dimension indexes "
+                             f"examples, got shape {tuple(data.shape)}")
+        if not data.is_floating_point():
+            raise ValueError(f"TensorSampler: data has dtype {data.dtype}; the networks read floating-point data "
+                             "in [-1, 1]: scale it first, e.g. gancourse.data.to_unit_range(data, 255) for 0..255 "
+                             "pixels")
+        if labels is not None:
+            labels = _as_tensor(labels, "labels")
+            if labels.dim() < 1 or labels.shape[0] != data.shape[0]:
+                raise ValueError(f"TensorSampler: labels must have one entry per example ({data.shape[0]}), got "
+                                 f"shape {tuple(labels.shape)}")
         dev = torch.device(device) if device is not None else data.device
-        self.data = data.to(dev)
-        self.labels = labels.to(dev) if labels is not None else None
+        self.data = _on_device(data, dev, "data")
+        self.labels = _on_device(labels, dev, "labels") if labels is not None else None
 
     @property
     def device(self) -> torch.device:

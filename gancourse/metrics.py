@@ -14,9 +14,18 @@ captured, the share of high-quality samples and the reverse KL to the uniform mo
 :func:`inception_fid` is the real, Inception-based FID for readers who are online and have
 ``torch-fidelity``; offline it raises an error that points back to the classifier distance.
 
-All functions run without gradients, on the device of their input, in batches.
+**Outputs against their targets**, for the image-to-image variations: :func:`psnr` (closeness in
+pixels), :func:`gradient_energy` (sharpness) and :func:`image_scores`, which puts these and the
+classifier's verdicts in one table row.
 
-Explained in the chapter "Common problems".
+**1-D densities**: :func:`kde_1d`, a Gaussian kernel density estimate from samples.
+
+All functions run without gradients, on the device of their input, in batches. The classifier is read
+in eval mode whatever mode it is handed in (and left in that mode, its statistics untouched), and
+images of another floating dtype (float64, say) are converted to the classifier's.
+
+Explained in the chapters "Common problems", "GAN training" (the density estimate) and "Variations
+II: translation, super-resolution and inpainting" (outputs against targets).
 """
 
 from __future__ import annotations
@@ -28,23 +37,16 @@ import torch
 from torch import nn
 
 from gancourse.classifier import DigitClassifier, check_digit_images, load_digit_classifier
+from gancourse.models import check_shape, eval_mode
 
-__all__ = [
-    "ModeMetrics",
-    "mode_metrics",
-    "classifier_score",
-    "frechet_classifier_distance",
-    "ClassCoverage",
-    "class_coverage",
-    "inception_fid",
-    "kl_to_uniform",
-]
+__all__ = ["ModeMetrics", "mode_metrics", "kl_to_uniform", "kde_1d", "classifier_score", "frechet_classifier_distance",
+           "ClassCoverage", "class_coverage", "inception_fid", "gradient_energy", "psnr", "image_scores"]
 
 _BATCH = 500  # images per classifier forward pass
 
 
 # ---------------------------------------------------------------------------------------------
-# 2-D mixtures: modes captured, high-quality samples, reverse KL
+# Samples of a mixture: modes captured, high-quality samples, reverse KL; a 1-D density estimate
 # ---------------------------------------------------------------------------------------------
 
 
@@ -164,6 +166,43 @@ def mode_metrics(samples: torch.Tensor, mixture, *, n_sigmas: float = 3.0, batch
     )
 
 
+def kde_1d(samples: torch.Tensor, grid: torch.Tensor, bandwidth: float | None = None) -> torch.Tensor:
+    """Gaussian kernel density estimate of 1-D ``samples`` (shape ``(n,)`` or ``(n, 1)``) on ``grid``.
+
+    ``p(x) = 1/(n h) sum_i phi((x - x_i) / h)`` with phi the standard normal density. The default
+    bandwidth is Silverman's rule of thumb, ``h = 0.9 min(std, IQR / 1.34) n^(-1/5)`` (Silverman,
+    "Density estimation for statistics and data analysis", 1986, eq. 3.31). Any bandwidth is floored
+    at the grid's spacing (1e-3 for a one-point grid), so that samples piled up in a spike narrower
+    than the grid still show on it, and samples that all coincide still give a density; that floor
+    is why this is not ``scipy.stats.gaussian_kde``, which gives the same values above it.
+
+    Returns a tensor shaped like ``grid``.
+
+    Explained in the chapter "GAN training".
+    """
+    x = torch.as_tensor(samples, dtype=torch.float64).detach().cpu()
+    if x.dim() == 2 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.dim() != 1 or x.numel() < 2:
+        raise ValueError(f"samples must have shape (n,) or (n, 1) with n >= 2, got {tuple(x.shape)}")
+    x = x[torch.isfinite(x)]
+    grid_t = torch.as_tensor(grid, dtype=torch.float64).detach().cpu()
+    if x.numel() < 2:
+        return torch.zeros_like(grid_t, dtype=torch.float32)
+    if bandwidth is None:
+        q75, q25 = torch.quantile(x, 0.75), torch.quantile(x, 0.25)
+        spread = min(float(x.std()), float(q75 - q25) / 1.34) or float(x.std())
+        bandwidth = 0.9 * spread * x.numel() ** (-0.2)
+    elif not bandwidth > 0:
+        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    flat = grid_t.reshape(-1)
+    spacing = float(flat.max() - flat.min()) / (flat.numel() - 1) if flat.numel() > 1 else 0.0
+    h = max(float(bandwidth), spacing, 1e-3)
+    u = (grid_t.reshape(-1, 1) - x.reshape(1, -1)) / h  # (m, n)
+    density = torch.exp(-0.5 * u**2).sum(1) / (x.numel() * h * math.sqrt(2 * math.pi))
+    return density.reshape(grid_t.shape).float()
+
+
 # ---------------------------------------------------------------------------------------------
 # Digits: scores read from the digit classifier
 # ---------------------------------------------------------------------------------------------
@@ -172,7 +211,7 @@ def mode_metrics(samples: torch.Tensor, mixture, *, n_sigmas: float = 3.0, batch
 def _check_unit_range(x: torch.Tensor, name: str) -> None:
     """Refuse images that are not finite values in [-1, 1] (up to a small rounding tolerance)."""
     if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contain NaN or inf values")
+        raise ValueError(f"{name} hold {int(x.isnan().sum())} NaN and {int(x.isinf().sum())} infinite values")
     lo, hi = x.min().item(), x.max().item()
     if lo < -1.01 or hi > 1.01:
         raise ValueError(
@@ -181,19 +220,22 @@ def _check_unit_range(x: torch.Tensor, name: str) -> None:
         )
 
 
-def _prepare(images: torch.Tensor, name: str, classifier: DigitClassifier | None) -> DigitClassifier:
-    """Check a batch of digits and return the classifier to score it with (the shipped one by default)."""
+def _prepare(images: torch.Tensor, name: str,
+             classifier: DigitClassifier | None) -> tuple[torch.Tensor, DigitClassifier]:
+    """Check a batch of digits; return it in the classifier's dtype, and the classifier (the shipped one by default)."""
     check_digit_images(images, name)
     _check_unit_range(images, name)
-    return classifier if classifier is not None else load_digit_classifier(images.device)
+    model = classifier if classifier is not None else load_digit_classifier(images.device)
+    return images.to(next((p.dtype for p in model.parameters()), torch.float32)), model
 
 
-@torch.no_grad()
-def _batched(fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Apply ``fn`` to ``images`` in batches of ``batch_size`` and concatenate the results."""
+def _classify(model: DigitClassifier, images: torch.Tensor, batch_size: int, *, features: bool = False) -> torch.Tensor:
+    """The classifier's logits (or features) for ``images``, in batches, in eval mode, without gradients."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    return torch.cat([fn(chunk) for chunk in images.split(batch_size)])
+    run = model.features if features else model.logits
+    with torch.no_grad(), eval_mode(model):
+        return torch.cat([run(chunk) for chunk in images.split(batch_size)])
 
 
 @torch.no_grad()
@@ -211,15 +253,15 @@ def classifier_score(
     Args:
         images: ``(N, 1, 28, 28)`` digits in [-1, 1].
         batch_size: images per classifier pass.
-        classifier: a :class:`~gancourse.classifier.DigitClassifier` in eval mode; default the shipped one.
+        classifier: a :class:`~gancourse.classifier.DigitClassifier` (read in eval mode); default the shipped one.
 
     Reference: Salimans et al., "Improved techniques for training GANs", NeurIPS 2016.
 
     Explained in the chapter "Common problems".
     """
-    model = _prepare(images, "images", classifier)
+    images, model = _prepare(images, "images", classifier)
     # float64 on the CPU (Apple's MPS has no float64); the logits are only (N, 10).
-    log_p = _batched(model.logits, images, batch_size).cpu().double().log_softmax(dim=1)  # (N, 10) log p(y|x)
+    log_p = _classify(model, images, batch_size).cpu().double().log_softmax(dim=1)  # (N, 10) log p(y|x)
     log_marginal = torch.logsumexp(log_p, dim=0) - math.log(log_p.shape[0])  # (10,) log p(y)
     kl = (log_p.exp() * (log_p - log_marginal)).sum(dim=1)  # (N,) KL(p(y|x) || p(y))
     return float(kl.mean().clamp_min(0.0).exp())
@@ -254,7 +296,7 @@ def frechet_classifier_distance(
     Args:
         real, fake: ``(N, 1, 28, 28)`` digits in [-1, 1]; at least 2 of each.
         batch_size: images per classifier pass.
-        classifier: a :class:`~gancourse.classifier.DigitClassifier` in eval mode; default the shipped one.
+        classifier: a :class:`~gancourse.classifier.DigitClassifier` (read in eval mode); default the shipped one.
 
     Reference: Heusel et al., "GANs trained by a two time-scale update rule converge to a local Nash
     equilibrium", NeurIPS 2017 (the FID, here on digit-classifier features as in TF-GAN's MNIST eval).
@@ -265,8 +307,8 @@ def frechet_classifier_distance(
 
     if real.device != fake.device:
         raise ValueError(f"real and fake must be on the same device, got {real.device} and {fake.device}")
-    model = _prepare(real, "real", classifier)
-    _prepare(fake, "fake", model)
+    real, model = _prepare(real, "real", classifier)
+    fake, _ = _prepare(fake, "fake", model)
     if real.shape[0] < 2 or fake.shape[0] < 2:
         raise ValueError(f"need at least 2 real and 2 fake images, got {real.shape[0]} and {fake.shape[0]}")
     # The features are computed here, in batches on the images' device; torchmetrics then does the
@@ -277,7 +319,7 @@ def frechet_classifier_distance(
     # term in float64 as the sum of sqrt(eigenvalues(S_r S_f)), the trace of (S_r S_f)^(1/2).
     metric = FrechetInceptionDistance(feature=_Precomputed(model.num_features), reset_real_features=True)
     for imgs, is_real in ((real, True), (fake, False)):
-        metric.update(_batched(model.features, imgs, batch_size).cpu().double(), real=is_real)  # (N, 128)
+        metric.update(_classify(model, imgs, batch_size, features=True).cpu().double(), real=is_real)  # (N, 128)
     return float(metric.compute().clamp_min(0.0))
 
 
@@ -320,7 +362,7 @@ def class_coverage(
         images: ``(N, 1, 28, 28)`` digits in [-1, 1].
         confidence: threshold on the top class probability, in (0, 1].
         batch_size: images per classifier pass.
-        classifier: a :class:`~gancourse.classifier.DigitClassifier` in eval mode; default the shipped one.
+        classifier: a :class:`~gancourse.classifier.DigitClassifier` (read in eval mode); default the shipped one.
 
     References: Lin et al. 2018 (PacGAN) and Srivastava et al. 2017 (VEEGAN) count modes this way on
     (stacked) MNIST with a pretrained classifier.
@@ -329,8 +371,8 @@ def class_coverage(
     """
     if not 0 < confidence <= 1:
         raise ValueError(f"confidence must be in (0, 1], got {confidence}")
-    model = _prepare(images, "images", classifier)
-    probs = _batched(model.logits, images, batch_size).softmax(dim=1)  # (N, 10)
+    images, model = _prepare(images, "images", classifier)
+    probs = _classify(model, images, batch_size).softmax(dim=1)  # (N, 10)
     top_p, top_class = probs.max(dim=1)  # (N,), (N,)
     sure = top_p >= confidence
     counts = torch.bincount(top_class[sure], minlength=model.num_classes).cpu()
@@ -368,9 +410,9 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, *, batch_size: int = 1
     Explained in the chapter "Common problems".
     """
     for name, x in (("real", real), ("fake", fake)):
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] not in (1, 3) or x.shape[0] < 2:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"{name} must have shape (N, 1 or 3, H, W) with N >= 2, got {got}")
+        check_shape(x, ("N", "C", "H", "W"), "inception_fid", name)
+        if x.shape[1] not in (1, 3) or x.shape[0] < 2:
+            raise ValueError(f"{name} must have shape (N, 1 or 3, H, W) with N >= 2, got {tuple(x.shape)}")
         _check_unit_range(x, name)
     try:
         from torchmetrics.image.fid import FrechetInceptionDistance
@@ -392,3 +434,84 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, *, batch_size: int = 1
             rgb = ((chunk.float() + 1) / 2).clamp(0, 1).expand(-1, 3, -1, -1)  # (b, 3, H, W) in [0, 1]
             metric.update(rgb, real=is_real)
     return float(metric.compute())
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs against their targets: pixels, sharpness, and the classifier's verdicts
+# ---------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def gradient_energy(images: torch.Tensor) -> torch.Tensor:
+    """Sharpness of each image: the mean squared difference between neighbouring pixels.
+
+    ``E(x) = mean over pixels of (x[i+1, j] - x[i, j])^2 + (x[i, j+1] - x[i, j])^2``, shape ``(N,)``.
+    A crisp stroke jumps from background to ink within a pixel or two and scores high; the same
+    stroke blurred into a grey ramp scores low. It is the "energy of the gradient" that camera
+    autofocus maximises, and it rewards noise too: compare it with real images, where a value far
+    above theirs means speckle, not sharpness.
+
+    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
+    """
+    check_shape(images, ("N", "C", "H", "W"), "gradient_energy", "images")
+    dy = images[:, :, 1:, :] - images[:, :, :-1, :]  # (N, C, H-1, W)
+    dx = images[:, :, :, 1:] - images[:, :, :, :-1]  # (N, C, H, W-1)
+    return dy.pow(2).flatten(1).mean(1) + dx.pow(2).flatten(1).mean(1)
+
+
+@torch.no_grad()
+def psnr(images: torch.Tensor, targets: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio of each image against its target, in decibels, shape ``(N,)``.
+
+    ``PSNR = 10 log10(data_range^2 / MSE)``, with the MSE over each image's pixels and ``data_range``
+    the span of pixel values (2 for images in [-1, 1]); computed by torchmetrics'
+    ``peak_signal_noise_ratio``. An exact copy (MSE 0) gets ``10 log10(data_range^2 / 1e-10)``,
+    about 106 dB, rather than infinity, so that means over a set stay finite. Higher means closer in
+    pixels. A blurred image can beat a sharp one, which is why the SRGAN paper also asked people
+    which looked better.
+
+    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
+    """
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    check_shape(images, ("N", "C", "H", "W"), "psnr", "images")
+    if images.shape != targets.shape:
+        raise ValueError(f"images and targets must have the same shape, got {tuple(images.shape)} and "
+                         f"{tuple(targets.shape)}")
+    values = peak_signal_noise_ratio(images, targets, data_range=data_range, reduction="none", dim=(1, 2, 3))  # (N,)
+    return values.clamp(max=10 * math.log10(data_range**2 / 1e-10))
+
+
+@torch.no_grad()
+def image_scores(outputs: torch.Tensor, targets: torch.Tensor, labels: torch.Tensor, *,
+                 real: torch.Tensor | None = None, classifier: DigitClassifier | None = None) -> dict[str, float]:
+    """Score a set of 28x28 digit outputs against their targets, the way the chapter compares models.
+
+    Returns a dict (one table row):
+
+    - ``"L1"``: mean absolute pixel error to the target (lower: closer in pixels);
+    - ``"PSNR"``: mean :func:`psnr` to the target, in dB (higher: closer in pixels);
+    - ``"accuracy"``: share of outputs the digit classifier reads as their label (the digit survived);
+    - ``"sharpness"``: mean :func:`gradient_energy` of the outputs over that of ``real`` (default the
+      targets): 1 is as sharp as real digits, below 1 blurred, far above 1 speckled;
+    - ``"FCD"``: :func:`frechet_classifier_distance` between ``real`` and the outputs (lower: the
+      outputs, as a set, look more like real digits).
+
+    Outputs are clamped to [-1, 1] first. ``classifier`` defaults to the shipped digit classifier.
+
+    Explained in the chapter "Variations II: translation, super-resolution and inpainting".
+    """
+    if outputs.shape != targets.shape or labels.shape[0] != outputs.shape[0]:
+        raise ValueError(f"need one target and one label per output, got outputs {tuple(outputs.shape)}, "
+                         f"targets {tuple(targets.shape)}, labels {tuple(labels.shape)}")
+    outputs, model = _prepare(outputs.clamp(-1, 1), "outputs", classifier)
+    targets = targets.to(outputs.dtype)
+    real = targets if real is None else real
+    predicted = _classify(model, outputs, _BATCH).argmax(dim=1)  # (N,)
+    return {
+        "L1": (outputs - targets).abs().mean().item(),
+        "PSNR": psnr(outputs, targets).mean().item(),
+        "accuracy": (predicted == labels.to(predicted.device)).float().mean().item(),
+        "sharpness": (gradient_energy(outputs).mean() / gradient_energy(real).mean()).item(),
+        "FCD": frechet_classifier_distance(real, outputs, classifier=model),
+    }

@@ -73,3 +73,8 @@ def test_held_out_accuracy_is_at_least_97_percent(digits):
         pred = model.logits(images[held]).argmax(dim=1)
     accuracy = (pred == labels[held]).float().mean().item()
     assert accuracy >= 0.97, accuracy
+
+
+def test_float64_images_are_refused_by_name_not_deep_in_a_convolution():
+    with pytest.raises(ValueError, match=r"DigitClassifier expects images of dtype torch.float32.*got torch.float64"):
+        DigitClassifier().features(torch.zeros(2, 1, 28, 28, dtype=torch.float64))

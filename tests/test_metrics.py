@@ -11,10 +11,16 @@ from gancourse.metrics import (
     class_coverage,
     classifier_score,
     frechet_classifier_distance,
+    gradient_energy,
+    image_scores,
     inception_fid,
+    kde_1d,
     kl_to_uniform,
     mode_metrics,
+    psnr,
 )
+
+from helpers import strokes
 
 # ---------------------------------------------------------------------------------------------
 # 2-D mixtures
@@ -247,3 +253,153 @@ def test_inception_fid_reports_a_failed_download(monkeypatch):
 def test_inception_fid_rejects_bad_shapes():
     with pytest.raises(ValueError, match=r"\(N, 1 or 3, H, W\)"):
         inception_fid(torch.zeros(4, 2, 28, 28), torch.zeros(4, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"inception_fid expects fake of shape \(N, C, H, W\), got \(4, 28, 28\)"):
+        inception_fid(torch.zeros(4, 1, 28, 28), torch.zeros(4, 28, 28))
+
+
+# ---------------------------------------------------------------------------------------------
+# A 1-D density estimate
+# ---------------------------------------------------------------------------------------------
+
+
+def test_kde_golden_value_and_shape():
+    # two samples at 0 and 2, bandwidth 1: at x = 1 both kernels give phi(1)
+    phi1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    value = kde_1d(torch.tensor([0.0, 2.0]), torch.tensor([1.0]), bandwidth=1.0)
+    assert value.shape == (1,) and value.item() == pytest.approx(phi1, rel=1e-6)
+    grid = torch.linspace(-1, 3, 7).reshape(7, 1)
+    assert kde_1d(torch.tensor([[0.0], [2.0]]), grid, bandwidth=0.5).shape == (7, 1)
+
+
+def test_kde_with_silverman_bandwidth_is_a_density():
+    x = torch.randn(4000, generator=torch.Generator().manual_seed(0))
+    grid = torch.linspace(-6, 6, 1201)
+    p = kde_1d(x, grid)
+    assert torch.trapezoid(p, grid).item() == pytest.approx(1.0, abs=1e-3)
+    assert p.max().item() == pytest.approx(1 / math.sqrt(2 * math.pi), rel=0.05)  # N(0, 1) peak
+    # identical samples still give a (narrow) density, not a division by zero
+    spike = kde_1d(torch.zeros(10), grid)
+    assert torch.isfinite(spike).all() and torch.trapezoid(spike, grid).item() == pytest.approx(1.0, abs=1e-2)
+
+
+def test_kde_matches_scipy_at_the_same_bandwidth():
+    from scipy.stats import gaussian_kde
+
+    x = torch.randn(300, generator=torch.Generator().manual_seed(2)) * 1.5 + 0.5
+    grid = torch.linspace(-5, 6, 111)  # spacing 0.1, below the bandwidth: the floor does not bite
+    h = 0.4
+    # scipy scales its kernel by the samples' standard deviation (ddof=1): a factor h / std gives bandwidth h
+    reference = gaussian_kde(x.double().numpy(), bw_method=h / float(x.double().std()))(grid.double().numpy())
+    assert torch.allclose(kde_1d(x, grid, bandwidth=h).double(), torch.from_numpy(reference), rtol=1e-5, atol=1e-7)
+
+
+def test_kde_refuses_bad_input():
+    with pytest.raises(ValueError, match="samples must have shape"):
+        kde_1d(torch.zeros(5, 2), torch.zeros(3))
+    with pytest.raises(ValueError, match="bandwidth must be positive"):
+        kde_1d(torch.zeros(5), torch.zeros(3), bandwidth=-1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs against their targets
+# ---------------------------------------------------------------------------------------------
+
+
+def test_gradient_energy_by_hand_and_blur_lowers_it():
+    x = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])  # vertical edge: dx = 1 on both rows, dy = 0
+    assert torch.allclose(gradient_energy(x), torch.tensor([1.0]))
+    sharp = strokes(4)
+    blurred = torch.nn.functional.avg_pool2d(sharp, 3, stride=1, padding=1, count_include_pad=False)
+    assert (gradient_energy(blurred) < gradient_energy(sharp)).all()
+    with pytest.raises(ValueError, match=r"gradient_energy expects images of shape \(N, C, H, W\)"):
+        gradient_energy(torch.zeros(28, 28))
+
+
+def test_psnr_by_hand():
+    target = torch.zeros(2, 1, 4, 4)
+    images = target.clone()
+    images[0] += 0.2  # MSE 0.04 -> 10 log10(4 / 0.04) = 20 dB
+    images[1] += 2.0  # MSE 4 -> 0 dB
+    assert torch.allclose(psnr(images, target), torch.tensor([20.0, 0.0]), atol=1e-5)
+    with pytest.raises(ValueError, match="same shape"):
+        psnr(images, target[:1])
+    with pytest.raises(ValueError, match=r"psnr expects images of shape \(N, C, H, W\)"):
+        psnr(images[0], target[0])
+
+
+def test_psnr_matches_the_formula_written_out():
+    gen = torch.Generator().manual_seed(0)
+    targets = torch.rand(6, 1, 8, 8, generator=gen) * 2 - 1
+    images = (targets + 0.3 * torch.randn(6, 1, 8, 8, generator=gen)).clamp(-1, 1)
+    images[0] = targets[0]  # an exact copy: the MSE floor of 1e-10 keeps it finite
+    for data_range in (2.0, 1.0):
+        mse = (images - targets).pow(2).flatten(1).mean(1).clamp_min(1e-10)  # (N,)
+        expected = 10 * torch.log10(data_range**2 / mse)
+        assert torch.allclose(psnr(images, targets, data_range=data_range), expected, rtol=1e-5, atol=1e-4)
+    assert psnr(images, targets)[0].item() == pytest.approx(10 * math.log10(4 / 1e-10), rel=1e-6)
+
+
+def test_image_scores_of_perfect_and_blurred_outputs():
+    from gancourse.classifier import load_digit_classifier
+
+    x = strokes(24)
+    labels = load_digit_classifier()(x).argmax(dim=1)  # whatever the classifier reads: accuracy 1
+    perfect = image_scores(x, x, labels)
+    assert set(perfect) == {"L1", "PSNR", "accuracy", "sharpness", "FCD"}
+    assert perfect["L1"] == 0 and perfect["PSNR"] > 90 and perfect["accuracy"] == 1
+    assert perfect["sharpness"] == pytest.approx(1.0) and perfect["FCD"] == pytest.approx(0.0, abs=1e-3)
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    scores = image_scores(blurred, x, labels)
+    assert scores["sharpness"] < 0.8 and scores["L1"] > 0 and scores["PSNR"] < perfect["PSNR"]
+    with pytest.raises(ValueError, match="one target and one label per output"):
+        image_scores(x, x[:3], labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# The classifier is read in eval mode, whatever mode it was handed in; float64 images are accepted
+# ---------------------------------------------------------------------------------------------
+
+
+def _batch_norm_state(model):
+    return {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+
+
+def test_digit_metrics_read_a_classifier_in_train_mode_as_in_eval_mode(held_out):
+    import copy
+
+    from gancourse.classifier import load_digit_classifier
+
+    images, labels = held_out
+    real, fake = images[:120], images[120:240]
+    shipped = load_digit_classifier()
+    training = copy.deepcopy(shipped).train()  # batch norm would use batch statistics, dropout would be on
+    before = _batch_norm_state(training)
+    torch.manual_seed(0)
+    assert frechet_classifier_distance(real, fake, batch_size=50, classifier=training) == pytest.approx(
+        frechet_classifier_distance(real, fake, batch_size=50, classifier=shipped), rel=1e-6)
+    assert classifier_score(fake, classifier=training) == pytest.approx(classifier_score(fake), rel=1e-6)
+    assert torch.equal(class_coverage(fake, classifier=training).counts, class_coverage(fake).counts)
+    assert image_scores(fake, fake, labels[120:240], classifier=training) == pytest.approx(
+        image_scores(fake, fake, labels[120:240]), rel=1e-6)
+    after = _batch_norm_state(training)
+    assert all(torch.equal(before[k], after[k]) for k in before)  # its statistics were not overwritten
+    assert training.training  # and it is handed back in the mode it came in
+
+
+def test_digit_metrics_accept_float64_images(held_out):
+    images = held_out[0][:60]
+    assert classifier_score(images.double()) == pytest.approx(classifier_score(images), rel=1e-6)
+    assert frechet_classifier_distance(images[:30].double(), images[30:]) == pytest.approx(
+        frechet_classifier_distance(images[:30], images[30:]), rel=1e-6)
+    assert torch.equal(class_coverage(images.double()).counts, class_coverage(images).counts)
+    labels = held_out[1][:60]
+    assert image_scores(images.double(), images.double(), labels)["accuracy"] == pytest.approx(
+        image_scores(images, images, labels)["accuracy"])
+
+
+def test_non_finite_images_are_refused_with_their_count():
+    x = torch.zeros(3, 1, 28, 28)
+    x[0, 0, 0, :2] = float("nan")
+    x[2, 0, 5, 5] = float("-inf")
+    with pytest.raises(ValueError, match="fake hold 2 NaN and 1 infinite values"):
+        frechet_classifier_distance(torch.zeros(3, 1, 28, 28), x)

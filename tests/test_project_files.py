@@ -311,3 +311,35 @@ def test_packaging_conventions():
     import gancourse
 
     assert citation["version"] == gancourse.__version__ == project["project"]["version"]
+
+
+def _notebook_imports(path: Path) -> set[str]:
+    """Top-level names of the modules a notebook's code cells import (shell and magic lines skipped)."""
+    import ast
+    import sys
+
+    found = set()
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        # a magic or shell line becomes `pass` at its indentation, so the cell still parses as Python
+        source = "\n".join(line[: len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+                           else line for line in lines)
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module.split(".")[0])
+    return {name for name in found if name not in sys.stdlib_module_names}
+
+
+def test_every_notebook_import_is_a_declared_dependency():
+    """A learner who installs gancourse (and a kernel) can run every chapter: no module arrives by luck,
+    as pandas once did through mlxtend."""
+    distribution = {"sklearn": "scikit-learn", "IPython": "ipykernel", "gancourse": "gancourse"}
+    declared = set(_all_direct()) | {"gancourse"}
+    for notebook in _book_notebooks():
+        for module in sorted(_notebook_imports(notebook)):
+            name = canonicalize_name(distribution.get(module, module))
+            assert name in declared, f"{notebook.name} imports {module}, which no dependency in pyproject.toml provides"
