@@ -25,6 +25,8 @@ chapters meet them.
 - :mod:`gancourse.classifier` the small digit classifier behind the digit metrics (weights shipped)
 - :mod:`gancourse.remedies`   remedies for mode collapse and non-convergence, and the Dirac GAN (Common
   problems)
+- :mod:`gancourse.dirac`      the Dirac GAN: the smallest game that fails to converge (GAN training,
+  Common problems)
 - :mod:`gancourse.recipes`    what the course trains, by name; side-by-side runs and seed summaries
   (Common problems, Scaling up)
 - :mod:`gancourse.variations` one small model per GAN variation (Variations I and II)

@@ -319,7 +319,7 @@ def test_modes_per_snapshot_counts_modes_above_the_share():
 
 
 def test_dirac_gan_parts_have_the_right_shapes_and_values():
-    from gancourse.remedies import LinearDiscriminator, PointGenerator, dirac_data
+    from gancourse.dirac import LinearDiscriminator, PointGenerator, dirac_data
 
     g, d = PointGenerator(theta=0.5), LinearDiscriminator(psi=2.0)
     x = g(torch.randn(4, 1))
@@ -335,7 +335,7 @@ def test_dirac_gan_parts_have_the_right_shapes_and_values():
 
 def test_dirac_gan_circles_without_a_remedy_and_r1_equals_the_weight_penalty_there():
     """Mescheder et al. (2018): alternating SGD on the Dirac GAN keeps circling; R1 = weight penalty there."""
-    from gancourse.remedies import LinearDiscriminator, PointGenerator, dirac_data
+    from gancourse.dirac import LinearDiscriminator, PointGenerator, dirac_data
 
     cfg = TrainConfig(latent_dim=1, batch_size=4, loss="minimax", optimizer="sgd", lr_g=0.1, lr_d=0.1, seed=0,
                       log_every=50)
@@ -353,7 +353,7 @@ def test_dirac_gan_circles_without_a_remedy_and_r1_equals_the_weight_penalty_the
 def test_dirac_path_exact_gradients():
     """Exact-gradient Dirac GAN: simultaneous steps grow the distance by sqrt(1 + h^2 sigma(psi theta)^2),
     alternating steps circle, R1 converges; the gradients match the formulas."""
-    from gancourse.remedies import dirac_gradients, dirac_path
+    from gancourse.dirac import dirac_gradients, dirac_path
 
     g, d = dirac_gradients(1.0, 1.0)
     s = torch.sigmoid(torch.tensor(1.0, dtype=torch.float64)).item()
