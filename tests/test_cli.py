@@ -33,8 +33,8 @@ def test_train_writes_checkpoints_pictures_and_a_summary(tmp_path, capsys):
     out = tmp_path / "run"
     assert run("train", "--recipe", "digits", "--steps", 4, "--checkpoint-every", 2, "--batch-size", 8,
                "--out", out, "--no-progress") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "run.json", "samples_step000002.png",
-                                                     "samples_step000004.png"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.csv", "run.json",
+                                                     "samples_step000002.png", "samples_step000004.png"]
     assert (out / "samples_step000004.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     state = torch.load(out / "checkpoint.pt", weights_only=True)
     assert state["step"] == 4 and state["config"]["batch_size"] == 8

@@ -128,8 +128,8 @@ def test_two_processes_train_like_one_process_on_the_joint_batch(tmp_path):
     state = torch.load(tmp_path / "dcgan.pt", weights_only=True)
     assert state["step"] == 3 and len(state["rng_per_rank"]) == 2
     cli_out = tmp_path / "cli"
-    assert sorted(p.name for p in cli_out.iterdir()) == ["checkpoint.pt", "run.json", "samples_step000002.png",
-                                                         "samples_step000004.png"]
+    assert sorted(p.name for p in cli_out.iterdir()) == ["checkpoint.pt", "history.csv", "run.json",
+                                                         "samples_step000002.png", "samples_step000004.png"]
     summary = json.loads((cli_out / "run.json").read_text())
     assert summary["processes"] == 2 and summary["backend"] == "gloo" and summary["steps"] == 4
 
