@@ -265,7 +265,8 @@ class _Signals:
     With ``defer`` the first signal only takes note and :meth:`check` raises :class:`_StopRequested` after
     the step under way; without it (several processes, which could not agree on a last step), or at a
     second signal, ``KeyboardInterrupt`` is raised at once. After :meth:`hold`, signals are only noted, so
-    the final checkpoint and record are written whole. Handlers can only be set in the main thread.
+    the final checkpoint and record are written whole. Handlers can only be set in the main thread, and a
+    signal the caller ignores (``nohup``, a background job) stays ignored.
     """
 
     def __init__(self, defer: bool):
@@ -274,6 +275,8 @@ class _Signals:
     def __enter__(self) -> "_Signals":
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(signum) is signal.SIG_IGN:  # e.g. under nohup: the caller asked to ignore it
+                    continue
                 self._before[signum] = signal.signal(signum, self._handle)
         return self
 

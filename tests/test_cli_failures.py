@@ -150,6 +150,14 @@ def test_resume_keeps_the_record_of_the_earlier_runs(tmp_path):
 # -- interrupting: the step under way finishes, then a final checkpoint --------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Ctrl-C as in a terminal, even when the tests run as a background job (where SIGINT is ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def interrupt_during_step(monkeypatch, step: int, signum: int = signal.SIGINT) -> None:
     """Send ``signum`` to this process in the middle of step ``step`` (after D's update, before G's)."""
     original = GANTrainer.generator_step
@@ -166,10 +174,11 @@ def interrupt_during_step(monkeypatch, step: int, signum: int = signal.SIGINT) -
 def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_resumes_exactly(tmp_path, capsys, monkeypatch):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert run("train", *DIGITS, "--steps", 6, "--checkpoint-every", 100, "--out", straight) == 0
+    before = signal.getsignal(signal.SIGINT)
     with monkeypatch.context() as patch:
         interrupt_during_step(patch, 3)
         assert run("train", *DIGITS, "--steps", 6, "--checkpoint-every", 100, "--out", split) == 130
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
     err = capsys.readouterr().err
     assert "interrupted (SIGINT) after step 3" in err and "--resume" in err
     summary = record(split)
@@ -351,3 +360,11 @@ def test_history_csv_is_written_next_to_each_checkpoint(tmp_path):
     for i, key in enumerate(header[1:], start=1):
         assert [float(r[i]) for r in rows] == history[key], key  # every digit of every number
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_signal_the_caller_ignores_stays_ignored(tmp_path):
+    """Under nohup (or in a background job) SIGINT is ignored: a run neither installs its handler nor
+    puts Python's default back afterwards."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    assert run("train", *DIGITS, "--steps", 2, "--out", tmp_path / "bg") == 0
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
