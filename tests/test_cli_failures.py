@@ -362,9 +362,18 @@ def test_history_csv_is_written_next_to_each_checkpoint(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_signal_the_caller_ignores_stays_ignored(tmp_path):
+def test_a_signal_the_caller_ignores_stays_ignored(tmp_path, monkeypatch):
     """Under nohup (or in a background job) SIGINT is ignored: a run neither installs its handler nor
     puts Python's default back afterwards."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    during = []
+    original = GANTrainer.generator_step
+
+    def generator_step(self):
+        during.append(signal.getsignal(signal.SIGINT))
+        return original(self)
+
+    monkeypatch.setattr(GANTrainer, "generator_step", generator_step)
     assert run("train", *DIGITS, "--steps", 2, "--out", tmp_path / "bg") == 0
+    assert during and all(handler is signal.SIG_IGN for handler in during)
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
