@@ -108,16 +108,16 @@ class GANTrainer:
     here. A variation of the GAN changes *what a batch is and how the networks read it*, never how an
     update is made, by overriding these hooks:
 
-    ========================================  ====================================================
-    hook                                      the plain GAN
-    ========================================  ====================================================
-    ``real_batch(n) -> (real, context)``      ``(real(n), None)``: no condition
-    ``g_batch(n) -> (real or None, context)``  ``(None, None)``: G's update needs no real data
-    ``generate(g, context, n)``               ``g(z)`` for fresh noise z
-    ``judge(d, sample, context)``             ``d(sample)``
-    ``d_penalty(real, fake, real_out, ctx)``  the gradient penalty when ``gp_weight > 0``
-    ``g_terms(fake, real, context)``          ``{}``: no loss but the adversarial one
-    ========================================  ====================================================
+    ==========================================  ====================================================
+    hook                                        the plain GAN
+    ==========================================  ====================================================
+    ``real_batch(n) -> (real, context)``        ``(real(n), None)``: no condition
+    ``g_batch(n) -> (real or None, context)``   ``(None, None)``: G's update needs no real data
+    ``generate(g, context, n)``                 ``g(z)`` for fresh noise z
+    ``judge(d, sample, context)``               ``d(sample)``
+    ``d_penalty(real, fake, real_out, ctx)``    the gradient penalty when ``gp_weight > 0``
+    ``g_terms(fake, real, context)``            ``{}``: no loss but the adversarial one
+    ==========================================  ====================================================
 
     Mixed precision, memory layout and several processes are handled around the hooks (by
     :meth:`fake_batch` and :meth:`outputs`), so every trainer built this way gets them. A trainer
