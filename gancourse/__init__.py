@@ -30,6 +30,10 @@ chapters meet them.
 - :mod:`gancourse.recipes`    what the course trains, by name; side-by-side runs and seed summaries
   (Common problems, Scaling up)
 - :mod:`gancourse.variations` one small model per GAN variation (Variations I and II)
+- :mod:`gancourse.timeline`   the milestones of GANs, their timeline, StyleGAN's generator (GANs in context)
+- :mod:`gancourse.vae`        a small variational autoencoder and its training loop (GANs in context)
+- :mod:`gancourse.diffusion`  a small denoising diffusion model, DDPM (GANs in context)
+- :mod:`gancourse.detection`  a small detector of generated digits, trained and scored (Using GANs responsibly)
 - :mod:`gancourse.checks`     the exercise's self-checks (Programming exercise)
 - :mod:`gancourse.speed`      bf16 detection and fused optimisers (Scaling up)
 - :mod:`gancourse.distributed` training on several processes with torchrun (Scaling up)

@@ -12,7 +12,7 @@ gives the features for the *Fréchet classifier distance* (see :mod:`gancourse.m
 - :func:`digit_split` is the fixed, seeded train / held-out split that the training script and the
   tests share, so the held-out accuracy can be checked by anyone.
 
-Explained in the chapter "Common problems" (measuring digit quality).
+Explained in the chapter "Measuring a GAN".
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def check_digit_images(x, name: str = "images") -> torch.Tensor:
     Raises ``ValueError`` naming the expected shape otherwise (a single image ``(1, 28, 28)`` or a
     batch without its channel axis ``(N, 28, 28)`` are refused rather than guessed at).
 
-    Explained in the chapter "Common problems" (measuring digit quality).
+    Explained in the chapter "Measuring a GAN".
     """
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor of shape (N, 1, 28, 28), got {type(x).__name__}")
@@ -82,7 +82,7 @@ class DigitClassifier(nn.Module):
     ``forward(x)`` returns the logits. ``num_features`` (128) is the size of :meth:`features`; the
     name is the one torchmetrics looks for on a custom feature extractor.
 
-    Explained in the chapter "Common problems" (measuring digit quality).
+    Explained in the chapter "Measuring a GAN".
     """
 
     num_features: int = 128
@@ -126,7 +126,7 @@ def digit_split(labels: torch.Tensor, held_out_per_class: int = HELD_OUT_PER_CLA
 
     Returns ``(train_idx, held_out_idx)``, two sorted ``LongTensor`` of indices into ``labels``.
 
-    Explained in the chapter "Common problems" (measuring digit quality).
+    Explained in the chapter "Measuring a GAN".
     """
     labels = torch.as_tensor(labels).reshape(-1).cpu()
     gen = torch.Generator().manual_seed(seed)
@@ -169,7 +169,7 @@ def load_digit_classifier(device=None) -> DigitClassifier:
     model as read-only (do not train it). The metrics of :mod:`gancourse.metrics` read any classifier
     in eval mode themselves, so one left in train mode still gives the same scores.
 
-    Explained in the chapter "Common problems" (measuring digit quality).
+    Explained in the chapter "Measuring a GAN".
     """
     dev = torch.device(device) if device is not None else torch.device("cpu")
     if dev.type == "cuda" and dev.index is None:

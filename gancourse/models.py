@@ -5,7 +5,8 @@ Every discriminator returns **logits**, one per example (shape ``(N,)``): the lo
 noise of shape ``(N, latent_dim)`` to data: points ``(N, D)`` or images ``(N, C, H, W)`` in [-1, 1].
 
 A network given input of the wrong shape raises a ``ValueError`` saying what it expects, rather than
-failing deep inside a matrix product.
+failing deep inside a matrix product. :func:`spectral_normalize` puts spectral normalisation on a
+discriminator's layers (chapter "GANs in context").
 
 Explained in the chapters "The discriminator" and "The generator".
 """
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init",
-           "check_shape", "eval_mode", "frozen"]
+           "check_shape", "eval_mode", "frozen", "spectral_normalize"]
 
 
 def check_shape(x, expected: Sequence[int | str], who: str, what: str = "input") -> None:
@@ -260,3 +261,29 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, ("N", self.channels, self.image_size, self.image_size), "DCGANDiscriminator", "images")
         return self.net(x).flatten()  # (N, 1, 1, 1) -> (N,)
+
+
+def spectral_normalize(module: nn.Module, *, n_power_iterations: int = 1) -> nn.Module:
+    """Put spectral normalisation on every linear and convolution layer of ``module``, in place; return it.
+
+    Each weight matrix W is used as ``W / sigma(W)``, with ``sigma(W)`` its largest singular value,
+    estimated by ``n_power_iterations`` steps of power iteration per forward pass in training mode
+    (Miyato et al., "Spectral normalization for generative adversarial networks", ICLR 2018). With
+    1-Lipschitz activations (ReLU, LeakyReLU) the whole network is then 1-Lipschitz:
+    ``|D(x) - D(x')| <= ||x - x'||``. This is PyTorch's
+    ``torch.nn.utils.parametrizations.spectral_norm`` applied layer by layer; layers that already carry
+    it are left alone. The parameters stay the same objects (W becomes
+    ``layer.parametrizations.weight.original``), so an optimiser built before still updates them.
+
+    Explained in the chapter "GANs in context" (modern practice).
+    """
+    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
+        raise ValueError(f"n_power_iterations must be a positive int, got {n_power_iterations!r}")
+    from torch.nn.utils import parametrize
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    layers = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d))]
+    for layer in layers:
+        if not parametrize.is_parametrized(layer, "weight"):
+            spectral_norm(layer, n_power_iterations=n_power_iterations)
+    return module
