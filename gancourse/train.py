@@ -231,7 +231,8 @@ class GANTrainer:
         with torch.no_grad():
             fake = self.fake_batch(context, len(real))
         real_out, fake_out = self.outputs(real, context), self.outputs(fake, context)
-        loss = self.loss.d(real_out, fake_out) + self.d_penalty(real, fake, real_out, context)
+        penalty = self.d_penalty(real, fake, real_out, context)
+        loss = self.loss.d(real_out, fake_out) + penalty
         self.update(self.opt_d, loss)
         if self.config.clip_value is not None:  # the original WGAN keeps D's weights in [-c, c]
             clip_weights(self.discriminator, self.config.clip_value)
@@ -248,7 +249,8 @@ class GANTrainer:
             for weight, value in terms.values():
                 loss = loss + weight * value
             self.update(self.opt_g, loss)
-        return {"g_loss": adversarial.detach(), **{name: value.detach() for name, (_, value) in terms.items()}}
+        extra = {name: value.detach() for name, (_, value) in terms.items()}
+        return {"g_loss": adversarial.detach(), **extra}
 
     def train_step(self) -> None:
         """k discriminator updates, then one generator update; records one history row."""
@@ -343,15 +345,18 @@ class GANTrainer:
         """The precision the steps run in: the config's (after the fall-back to fp32 where bf16 is slow)."""
         return self.config.precision
 
-    def fake_batch(self, context: Any, n: int, *, updating: bool = False) -> torch.Tensor:
+    def fake_batch(self, context: Any, n: int, *,
+                   updating: bool = False) -> torch.Tensor:
         """G's samples through :meth:`generate`, in the trainer's precision, returned in fp32.
 
         ``updating=True`` in G's own update: then G is called through DDP under torchrun.
         """
         with self.autocast():
-            return self.generate(self.g_net if updating else self.generator, self._memory_format(context), n).float()
+            g = self.g_net if updating else self.generator
+            return self.generate(g, self._memory_format(context), n).float()
 
-    def outputs(self, sample: torch.Tensor, context: Any, *, updating: bool = True) -> torch.Tensor:
+    def outputs(self, sample: torch.Tensor, context: Any, *,
+                updating: bool = True) -> torch.Tensor:
         """D's outputs through :meth:`judge`, in fp32 whatever the precision (losses are computed in fp32).
 
         The sample (and an image context) is laid out channels-last when the config asks for it;
@@ -360,7 +365,8 @@ class GANTrainer:
         """
         d = self.d_net if updating else self.discriminator
         with self.autocast():
-            out = self.judge(d, self._memory_format(sample), self._memory_format(context))
+            sample, context = self._memory_format(sample), self._memory_format(context)
+            out = self.judge(d, sample, context)
         return out.float()
 
     def autocast(self) -> contextlib.AbstractContextManager:
