@@ -29,13 +29,7 @@ from gancourse.recipes import (
 from gancourse.remedies import PackedDiscriminator, UnrolledGANTrainer
 from gancourse.train import GANTrainer, TrainConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 # -- the MLP GAN on 2-D points ---------------------------------------------------------------------
